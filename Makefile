@@ -31,8 +31,9 @@ data:
 setup: $(STAMP) data
 
 browser-deps:
-	@command -v chromium >/dev/null || { apt-get install -y -q chromium >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null; }; }
+	@for pkg in chromium:chromium npm:npm; do cmd=$${pkg%%:*}; deb=$${pkg##*:}; \
+	  command -v $$cmd >/dev/null || { echo "installing Debian's $$deb"; apt-get install -y -q $$deb >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$deb >/dev/null; }; }; done
 	@test -d $(NODE_DIR)/node_modules/playwright-core || (cd $(NODE_DIR) && npm install --no-audit --no-fund --silent)
 
 ## the main job on the embedded default (offline DINOv2 ViT-S/14 + Fashion-MNIST)

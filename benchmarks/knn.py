@@ -4,7 +4,8 @@ Run by hand:  .venv/bin/python benchmarks/knn.py [--skip-large] [--large-n 60000
 
 Prints one table. Peak memory is the process's peak RSS growth during each call (psutil sampling thread),
 so it includes the inputs' device copies and the per-block temporaries; the inputs themselves are listed.
-The machine is shared and noisy: compare ratios measured in the same run.
+The machine is shared and noisy: compare ratios measured in the same run; CPU seconds (user+sys of this
+process, all threads) are steadier than wall seconds when other jobs compete for the cores.
 """
 import argparse
 import threading
@@ -42,8 +43,9 @@ def brute64(Qs, R):
 
 def timed(f):
     with PeakRSS() as m:
-        t = time.perf_counter(); out = f(); dt = time.perf_counter() - t
-    return out, dt, m.peak_mb
+        t, c = time.perf_counter(), time.process_time(); out = f()
+        dt, dc = time.perf_counter() - t, time.process_time() - c
+    return out, (dt, dc), m.peak_mb
 
 
 def main():
@@ -75,7 +77,7 @@ def main():
     exact_ours = float(np.abs(np.sort(full, 1)[:, :a.k] - dk[sub]).max())
     idx64 = float((np.argsort(full, 1)[:, :a.k] == ik[sub]).mean())
     rows.append((f"{n}x{n}x{d} k={a.k}", "featvae knn", t_ours, m_ours, f"idx = sklearn {same_idx:.5f}, max |Δd| {max_dd:.1e}; vs float64 (500 q): idx {idx64:.4f}, |Δd| {exact_ours:.1e}"))
-    rows.append((f"{n}x{n}x{d} k={a.k}", "sklearn brute", t_sk, m_sk, f"speed ratio sklearn/featvae {t_sk / t_ours:.2f}"))
+    rows.append((f"{n}x{n}x{d} k={a.k}", "sklearn brute", t_sk, m_sk, f"wall ratio sklearn/featvae {t_sk[0] / t_ours[0]:.2f}, CPU ratio {t_sk[1] / t_ours[1]:.2f}"))
     del Q, R, full
 
     # 2) the large case
@@ -95,9 +97,9 @@ def main():
         rows.append((f"{n}x{n}x{d} k=2 self", "featvae knn exclude_self", t_self, m_self, ""))
 
     w = max(len(r[0]) for r in rows)
-    print(f"{'case':<{w}}  {'method':<26} {'seconds':>8} {'peak ΔRSS MB':>13}  notes")
-    for case, meth, t, m, note in rows:
-        print(f"{case:<{w}}  {meth:<26} {t:8.1f} {m:13.0f}  {note}")
+    print(f"{'case':<{w}}  {'method':<26} {'wall s':>7} {'CPU s':>7} {'peak ΔRSS MB':>13}  notes")
+    for case, meth, (t, c), m, note in rows:
+        print(f"{case:<{w}}  {meth:<26} {t:7.1f} {c:7.1f} {m:13.0f}  {note}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +36,10 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     root, settings, log = tmp / "root", tmp / "settings", tmp / "jupyterlab.log"
     root.mkdir()
-    shutil.copy2(ROOT / "nbs" / NB, root / NB)
+    nb = json.loads((ROOT / "nbs" / NB).read_text())
+    # nbdev_clean strips the kernelspec; without one JupyterLab asks which kernel to start
+    nb.setdefault("metadata", {})["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    (root / NB).write_text(json.dumps(nb, indent=1))
     for rel, value in LAB_SETTINGS.items():
         (settings / rel).parent.mkdir(parents=True, exist_ok=True)
         (settings / rel).write_text(json.dumps(value))

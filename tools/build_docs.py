@@ -7,7 +7,13 @@ Steps, in a private build root (so that two builds never share nbdev's `_proc` c
    `PLOTLY_RENDERER=plotly_mimetype+notebook` (plotly.js embedded, so plots draw without a kernel) and
    `FEATVAE_DOCS=1` (widgets show their static figures: see `featvae.explore.show`);
 3. `nbdev_proc_nbs` (nbdev's filters: `#| hide`, `show_doc`, exports ...) into `<root>/_proc`;
-4. `smalldocs render <root>/_proc` → `<root>/_proc/_docs`, copied to `--out` (default `_docs/`).
+4. `smalldocs render <root>/_proc` → `<root>/_proc/_docs`, copied to `--out` (default `_docs/`);
+   Live-widget outputs (tqdm bars, ipywidgets) are dropped before: a static page can show only their repr.
+5. make the site self-contained, so that it works (and the browser test passes) offline: the theme's
+   Google-Fonts `@import` is dropped (system fonts instead), and mermaid, which smalldocs loads from a CDN,
+   is served from `site_libs/mermaid/` (`mermaid.min.js` from `npm pack mermaid@<version>`, cached in
+   `_build/vendor/`; without npm the CDN link stays and a warning says so), so is KaTeX (`site_libs/katex-*`),
+   and plotly's MathJax `<script>` (a CDN link, for LaTeX in figures, which featvae's figures do not use) is dropped.
 
 Executed notebooks are cached in `_build/executed/` by a hash of the notebook and of every
 `featvae/*.py`, so a rebuild only executes what changed (`--force` executes everything).
@@ -24,9 +30,11 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +80,100 @@ def execute(nb: Path, env: dict, timeout: int) -> tuple[Path, float, str | None]
     r = subprocess.run(cmd, cwd=nb.parent, env=env, capture_output=True, text=True)
     err = None if r.returncode == 0 else (r.stderr[-4000:] or r.stdout[-4000:])
     return nb, time.time() - t, err
+
+
+MERMAID_CDN = re.compile(r"import mermaid from '(https://cdn\.jsdelivr\.net/npm/mermaid@([0-9.]+)/dist/[^']+)';")
+REMOTE_IMPORT = re.compile(r"@import url\(https?://[^)]*\);?")
+
+
+def vendor_mermaid(version: str) -> Path | None:
+    "`mermaid.min.js` of `version` (self-contained build), fetched once with `npm pack` into `_build/vendor/`."
+    dest = ROOT / "_build" / "vendor" / f"mermaid-{version}.min.js"
+    if dest.exists(): return dest
+    npm = shutil.which("npm")
+    if npm is None: return None
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([npm, "pack", f"mermaid@{version}", "--silent"], cwd=d, capture_output=True, text=True, timeout=300)
+        tgz = next(Path(d).glob("mermaid-*.tgz"), None)
+        if r.returncode != 0 or tgz is None: return None
+        with tarfile.open(tgz) as t:
+            m = t.extractfile("package/dist/mermaid.min.js")
+            if m is None: return None
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_suffix(".tmp"); tmp.write_bytes(m.read()); os.replace(tmp, dest)
+    return dest
+
+
+KATEX_CDN = re.compile(r"https://cdn\.jsdelivr\.net/npm/katex@([0-9.]+)/dist/")
+# plotly's notebook renderer adds MathJax from a CDN for LaTeX in figures; featvae's figures have none
+MATHJAX_TAG = re.compile(r'<script src="https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/[^"]*"></script>')
+
+
+def vendor_dist(pkg: str, version: str) -> Path | None:
+    "The `dist/` folder of npm package `pkg@version`, fetched once with `npm pack` into `_build/vendor/`."
+    dest = ROOT / "_build" / "vendor" / f"{pkg}-{version}"
+    if (dest / "dist").is_dir(): return dest / "dist"
+    npm = shutil.which("npm")
+    if npm is None: return None
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([npm, "pack", f"{pkg}@{version}", "--silent"], cwd=d, capture_output=True, text=True, timeout=300)
+        tgz = next(Path(d).glob(f"{pkg}-*.tgz"), None)
+        if r.returncode != 0 or tgz is None: return None
+        tmp = Path(d) / "x"
+        with tarfile.open(tgz) as t:
+            members = [m for m in t.getmembers() if m.name.startswith("package/dist/") and m.isfile()]
+            t.extractall(tmp, members=members, filter="data")
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(tmp / "package" / "dist", dest / "dist.tmp", dirs_exist_ok=True)
+        os.replace(dest / "dist.tmp", dest / "dist")
+    return dest / "dist"
+
+
+def make_offline(site: Path) -> list[str]:
+    "Drop remote CSS imports and serve mermaid locally; returns warnings for what stays remote."
+    warnings = []
+    for css in site.rglob("*.css"):
+        t = css.read_text(encoding="utf-8")
+        if REMOTE_IMPORT.search(t): css.write_text(REMOTE_IMPORT.sub("", t), encoding="utf-8")
+    js, katex = None, {}
+    for page in site.rglob("*.html"):
+        t = page.read_text(encoding="utf-8")
+        t2 = MATHJAX_TAG.sub("", t)
+        for ver in set(KATEX_CDN.findall(t2)):
+            if ver not in katex:
+                src = vendor_dist("katex", ver)
+                if src is None: warnings.append(f"katex {ver} could not be fetched with npm: math needs the CDN"); continue
+                katex[ver] = site / "site_libs" / f"katex-{ver}"
+                shutil.copytree(src, katex[ver], dirs_exist_ok=True)
+            rel = os.path.relpath(katex[ver], page.parent).replace(os.sep, "/")
+            t2 = t2.replace(f"https://cdn.jsdelivr.net/npm/katex@{ver}/dist/", rel + "/")
+        if t2 != t: page.write_text(t2, encoding="utf-8"); t = t2
+        m = MERMAID_CDN.search(t)
+        if not m: continue
+        if js is None:
+            src = vendor_mermaid(m.group(2))
+            if src is None:
+                warnings.append(f"mermaid {m.group(2)} could not be fetched with npm: diagrams need the CDN"); return warnings
+            js = site / "site_libs" / "mermaid" / "mermaid.min.js"
+            js.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(src, js)
+        rel = os.path.relpath(js, page.parent).replace(os.sep, "/")
+        t = t.replace(m.group(0), "const mermaid = window.mermaid;")
+        t = t.replace('<script type="module">const mermaid', f'<script src="{rel}"></script><script type="module">const mermaid', 1)
+        page.write_text(t, encoding="utf-8")
+    return warnings
+
+
+def drop_widget_outputs(nb: Path) -> int:
+    "Remove live-widget outputs (tqdm bars, ipywidgets): a static page can only show their text repr."
+    d = json.loads(nb.read_text(encoding="utf-8"))
+    n = 0
+    for c in d.get("cells", []):
+        outs = c.get("outputs")
+        if not outs: continue
+        keep = [o for o in outs if "application/vnd.jupyter.widget-view+json" not in (o.get("data") or {})]
+        n += len(outs) - len(keep); c["outputs"] = keep
+    if n: nb.write_text(json.dumps(d, indent=1, ensure_ascii=False), encoding="utf-8")
+    return n
 
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None, what: str = ""):
@@ -135,6 +237,9 @@ def main(argv=None) -> int:
         print(f"docs: {len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
 
+    for nb in notebooks(nbs):
+        n = drop_widget_outputs(nb)
+        if n: print(f"docs: {nb.name}: dropped {n} live-widget output(s) (progress bars / widgets)", flush=True)
     run([tool("nbdev_proc_nbs"), "--path", "nbs", "--file_re", r"\.ipynb$", "--force", "--n_workers", "1"],
         cwd=broot, env=env, what="nbdev_proc_nbs")
     proc = broot / "_proc"
@@ -146,6 +251,7 @@ def main(argv=None) -> int:
     site = proc / "_docs"
     if not (site / "index.html").exists():
         print(f"docs: smalldocs produced no index.html in {site}", file=sys.stderr); return 1
+    for w in make_offline(site): print(f"docs: warning: {w}", file=sys.stderr)
     out = Path(args.out).resolve()
     if out.exists(): shutil.rmtree(out)
     shutil.copytree(site, out)

@@ -15,13 +15,22 @@ const { launch, watch, arg } = require('./common');
     for (const name of pages) {
       const page = await context.newPage();
       const errors = watch(page);
-      const rec = { errors };
+      const external = [];
+      // the site must be self-contained: every request to another origin is recorded and refused
+      await page.route('**/*', (route) => {
+        const u = new URL(route.request().url());
+        if (u.origin === new URL(base).origin || u.protocol === 'data:' || u.protocol === 'blob:') return route.continue();
+        external.push(u.href); return route.abort();
+      });
+      const rec = { errors, external };
       try {
         const resp = await page.goto(new URL(name, base).href, { waitUntil: 'load', timeout });
         rec.status = resp ? resp.status() : null;
         // plotly draws after load: wait until every plot div has its SVG (or give up after the timeout)
         await page.waitForFunction(() => [...document.querySelectorAll('.js-plotly-plot')].every(
           (el) => el.querySelector('svg.main-svg')), null, { timeout }).catch(() => {});
+        await page.waitForFunction(() => [...document.querySelectorAll('pre.mermaid')].every((el) => el.querySelector('svg')),
+          null, { timeout: 15000 }).catch(() => {});
         await page.waitForTimeout(300);
         Object.assign(rec, await page.evaluate(() => {
           const side = document.querySelector('#quarto-sidebar, nav.sidebar, .sidebar, aside');
@@ -38,19 +47,27 @@ const { launch, watch, arg } = require('./common');
           const reprs = (text.match(/\b(VBox|HBox|FigureWidget|IntSlider|SelectionSlider)\(/g) || [])
             .concat(text.includes('Loading widget') ? ['Loading widget...'] : []);
           const emptyPlots = [...document.querySelectorAll('.plotly-graph-div')].filter((el) => !el.querySelector('svg.main-svg')).length;
-          return { title: document.title, sidebar: links, plots, reprs, empty_plot_boxes: emptyPlots, chars: text.length };
+          const mermaid = { blocks: document.querySelectorAll('pre.mermaid').length,
+                            rendered: document.querySelectorAll('pre.mermaid svg').length,
+                            errors: [...document.querySelectorAll('pre.mermaid')].filter((el) =>
+                              el.querySelector('svg[aria-roledescription="error"]') || /Syntax error/.test(el.textContent)).length };
+          return { title: document.title, sidebar: links, plots, reprs, empty_plot_boxes: emptyPlots, chars: text.length, mermaid };
         }));
         if (shots && (name === 'index.html' || name.startsWith('explore'))) {
           await page.screenshot({ path: path.join(shots, `docs_${name.replace(/\.html$/, '')}.png`), fullPage: false });
         }
         if (shots && name.includes('explore')) {
-          const el = await page.$('.js-plotly-plot');
-          if (el) { await el.scrollIntoViewIfNeeded(); await page.waitForTimeout(300);
-                    await page.screenshot({ path: path.join(shots, 'docs_explore_plot.png') }); }
+          const plots = await page.$$('.js-plotly-plot');
+          for (let i = 0; i < plots.length; i++) {
+            await plots[i].scrollIntoViewIfNeeded(); await page.waitForTimeout(300);
+            await plots[i].screenshot({ path: path.join(shots, i ? `docs_explore_plot${i + 1}.png` : 'docs_explore_plot.png') });
+          }
         }
       } catch (e) {
         rec.exception = String(e && e.stack || e);
       }
+      // a browser asks every server for /favicon.ico; its 404 is not an error of the page
+      rec.errors = errors.filter((e) => !/favicon\.ico/.test(e));
       out.pages[name] = rec;
       await page.close();
     }

@@ -52,11 +52,16 @@ async function moveSlider(page, label, presses) {
   try {
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 120000 });
     await page.waitForSelector('.jp-NotebookPanel .jp-Cell', { timeout: 120000 });
-    await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: 120000 }).catch(() => {});
+    // a "Select Kernel" dialog appears when the notebook names no kernel: accept the default (Python 3)
+    const accept = page.locator('.jp-Dialog .jp-mod-accept');
+    if (await accept.isVisible({ timeout: 5000 }).catch(() => false)) { await accept.click(); step('kernel dialog accepted'); }
+    await page.waitForFunction(() => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length > 10, null, { timeout: 60000 });
+    await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: 120000 })
+      .catch(() => log('kernel not reported idle after 120 s; running anyway'));
     step('notebook open', { cells: await page.locator('.jp-NotebookPanel .jp-Cell').count() });
 
     await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
-    await page.locator('.lm-Menu-item[data-command="notebook:run-all-cells"]').click();
+    await page.locator('.lm-Menu-item', { has: page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }) }).click();
     step('run all cells clicked');
 
     // finished when no prompt shows [*] or [ ] and every code cell has an execution count
@@ -95,7 +100,7 @@ async function moveSlider(page, label, presses) {
 
     // the UMAP explorer: temperature slider (the CVAE is the first released set, so it is enabled)
     const tBefore = await plotData(page, 'UMAP');
-    const tMove = await moveSlider(page, 'temperature', 2);
+    const tMove = await moveSlider(page, 'temperature', 1);
     out.temperature = { before_title: tBefore && tBefore.title, n_traces: tBefore && tBefore.n_traces, ...tMove,
                         ...(tBefore ? await waitChange(page, 'UMAP', tBefore, 180000) : { changed: false }) };
     out.temperature.after_title = out.temperature.after && out.temperature.after.title; delete out.temperature.after;
