@@ -56,9 +56,10 @@ test-nbs:
 test-py:
 	$(BIN)/python -m pytest -q tests
 
-## the docs site, built offline (smalldocs); `nbdev_docs` works instead where Quarto is installed
+## the docs site, built offline (smalldocs) into _docs/; `nbdev_docs` works instead where Quarto is installed.
+## DOCS_ARGS passes options, e.g. `make docs DOCS_ARGS=--no-execute` (site mechanics, cached executions only)
 docs: setup
-	$(BIN)/python tools/build_docs.py
+	$(BIN)/python tools/build_docs.py $(DOCS_ARGS)
 
 clean:
 	rm -rf _proc _docs build dist *.egg-info
