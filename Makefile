@@ -51,7 +51,7 @@ test-export:
 	@echo "nbdev_export: featvae/ matches the notebooks"
 
 test-nbs:
-	FEATVAE_NUM_THREADS=1 FEATVAE_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2 --timing
+	FEATVAE_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 FEATVAE_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2 --timing
 
 test-py:
 	$(BIN)/python -m pytest -q tests
