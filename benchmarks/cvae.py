@@ -102,7 +102,7 @@ def main():
     ap.add_argument("--dim", type=int, default=768)
     ap.add_argument("--epochs", type=int, default=5)
     a = ap.parse_args()
-    if a.threads: core.use_all_cores = lambda: torch.set_num_threads(a.threads) or a.threads
+    if a.threads: os.environ["FEATVAE_NUM_THREADS"] = str(a.threads)  # honoured by featvae.core.get_device
     dev = core.get_device(a.device)
     print(f"device {dev}, torch {torch.__version__}, threads {torch.get_num_threads()}")
 
