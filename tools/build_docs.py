@@ -3,7 +3,8 @@
 Steps, in a private build root (so that two builds never share nbdev's `_proc` cache):
 
 1. copy `settings.ini` and `nbs/` into the build root;
-2. execute every notebook there (`jupyter nbconvert --execute --inplace`) with
+2. execute every notebook there (`jupyter nbconvert --execute --inplace`; cells `#| eval: false` and, unless
+   `--run-slow`, cells flagged `#| slow` stay unexecuted, as under nbdev_test) with
    `PLOTLY_RENDERER=plotly_mimetype+notebook` (plotly.js embedded, so plots draw without a kernel) and
    `FEATVAE_DOCS=1` (widgets show their static figures: see `featvae.explore.show`);
 3. `nbdev_proc_nbs` (nbdev's filters: `#| hide`, `show_doc`, exports ...) into `<root>/_proc`;
@@ -163,6 +164,31 @@ def make_offline(site: Path) -> list[str]:
     return warnings
 
 
+SKIP_TAG = "skip-execution"   # nbclient leaves cells with this tag unexecuted
+
+
+def mark_unexecuted(nb: Path, flags: set[str]) -> int:
+    "Tag the cells nbdev_test would skip (`#| eval: false`, and cells with a flag in `flags`, e.g. `#| slow`)."
+    d = json.loads(nb.read_text(encoding="utf-8"))
+    n = 0
+    for c in d.get("cells", []):
+        if c.get("cell_type") != "code": continue
+        src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        dirs = [l[2:].strip().lower().replace(" ", "") for l in src.splitlines() if l.startswith("#|")]
+        if "eval:false" in dirs or any(dd in flags for dd in dirs):
+            tags = c.setdefault("metadata", {}).setdefault("tags", [])
+            if SKIP_TAG not in tags: tags.append(SKIP_TAG); n += 1
+    if n: nb.write_text(json.dumps(d, indent=1, ensure_ascii=False), encoding="utf-8")
+    return n
+
+
+def test_flags() -> set[str]:
+    "The `tst_flags` of settings.ini (`notest slow`): cells nbdev_test skips unless asked."
+    import configparser
+    cfg = configparser.ConfigParser(delimiters=["="]); cfg.read(ROOT / "settings.ini", encoding="utf-8")
+    return set(cfg["DEFAULT"].get("tst_flags", "").split())
+
+
 def drop_widget_outputs(nb: Path) -> int:
     "Remove live-widget outputs (tqdm bars, ipywidgets): a static page can only show their text repr."
     d = json.loads(nb.read_text(encoding="utf-8"))
@@ -195,6 +221,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip", default="", metavar="GLOBS", help="comma-separated notebook globs left out of the site (debugging only)")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("FEATVAE_DOCS_JOBS", "2")), help="notebooks executed in parallel")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    ap.add_argument("--run-slow", action="store_true",
+                    help="also execute cells flagged like `#| slow` (by default they are shown unexecuted, as nbdev_test skips them)")
     ap.add_argument("--keep-going", action="store_true", help="render the site even when a notebook fails (the failure is still the exit code)")
     args = ap.parse_args(argv)
 
@@ -216,12 +244,13 @@ def main(argv=None) -> int:
     lib = code_hash()
     todo, reused, failed = [], [], []
     for nb in notebooks(nbs):
-        key = nb_key(nb, lib)
+        key = nb_key(nb, lib + ("+slow" if args.run_slow else ""))
         hit = cache / f"{nb.stem}-{key}.ipynb"
         if hit.exists() and not args.force:
             shutil.copy2(hit, nb); reused.append(nb.name)
         elif not args.no_execute and fnmatch.fnmatch(nb.name, args.execute):
             todo.append((nb, hit))
+            mark_unexecuted(nb, set() if args.run_slow else test_flags())
     print(f"docs: {len(todo)} notebook(s) to execute, {len(reused)} from the cache ({', '.join(reused) or '-'})", flush=True)
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         for nb, secs, err in pool.map(lambda a: execute(a[0], env, args.timeout), todo):
