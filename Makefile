@@ -10,7 +10,7 @@ RUN_OUT  ?= runs/default
 NODE_DIR := tests/browser
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: data setup run test test-export test-nbs test-py docs browser-deps clean
+.PHONY: data setup run test test-export test-nbs test-py docs outputs browser-deps clean
 
 ## set-up (idempotent: re-installs only when settings.ini, setup.py or constraints.txt change)
 $(STAMP): settings.ini setup.py constraints.txt
@@ -51,10 +51,14 @@ test-export:
 	@echo "nbdev_export: featvae/ matches the notebooks"
 
 test-nbs:
-	FEATVAE_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 FEATVAE_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 FEATVAE_PROGRESS=0 $(BIN)/nbdev_test --n_workers 2 --timing
 
 test-py:
 	$(BIN)/python -m pytest -q tests
+
+## re-execute the notebooks committed with outputs (index, tutorial) and regenerate README.md
+outputs: setup
+	OMP_NUM_THREADS=1 $(BIN)/python tools/refresh_outputs.py
 
 ## the docs site, built offline (smalldocs) into _docs/; `nbdev_docs` works instead where Quarto is installed.
 ## DOCS_ARGS passes options, e.g. `make docs DOCS_ARGS=--no-execute` (site mechanics, cached executions only)

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 os.environ.setdefault("FEATVAE_PROGRESS", "0")
 
 import featvae.core as core
-from featvae.cvae import CVAEAnonymizer, CVAEDecoder, CVAEEncoder, FeatureScaler, cvae_loss
+from featvae.cvae import CVAEAnonymizer, CVAEDecoder, CVAEEncoder, cvae_loss
+from featvae.neighbors import Standardizer
 
 
 def mixture(n, d, c, seed=0):
@@ -67,7 +68,7 @@ def fit_dataloader(X, y, Xv, yv, *, epochs, batch_size=512, hidden_dim=256, late
     from torch.utils.data import DataLoader, TensorDataset
     dev = torch.device(device)
     C = int(max(y.max(), yv.max()) + 1)
-    sc = FeatureScaler("minmax").fit(X)
+    sc = Standardizer("minmax").fit(X)
     torch.manual_seed(seed)
     enc, dec = CVAEEncoder(X.shape[1], C, hidden_dim, latent_dim).to(dev), CVAEDecoder(X.shape[1], C, hidden_dim, latent_dim).to(dev)
     opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=lr)
@@ -94,7 +95,8 @@ def fit_dataloader(X, y, Xv, yv, *, epochs, batch_size=512, hidden_dim=256, late
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default=None)
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: featvae's, every core)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch and BLAS CPU threads for the whole run (default: leave torch's setting; 1 is fastest for this network)")
     ap.add_argument("--n-stream", type=int, default=200_000)
     ap.add_argument("--n-loop", type=int, default=5_000)
     ap.add_argument("--stream-batch", type=int, default=1024)
@@ -102,7 +104,11 @@ def main():
     ap.add_argument("--dim", type=int, default=768)
     ap.add_argument("--epochs", type=int, default=5)
     a = ap.parse_args()
-    if a.threads: os.environ["FEATVAE_NUM_THREADS"] = str(a.threads)  # honoured by featvae.core.get_device
+    with core.limit_threads(a.threads):   # set once at start-up, for the whole run
+        run(a)
+
+
+def run(a):
     dev = core.get_device(a.device)
     print(f"device {dev}, torch {torch.__version__}, threads {torch.get_num_threads()}")
 

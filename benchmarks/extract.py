@@ -4,7 +4,8 @@ CPU: the default backbone (dinov2_vits14_imgfocus, pretrained weights) at 56/112
 CUDA (when present): dinov2_vitb14 with random weights (speed does not depend on them) in fp32 vs bf16 autocast
 at 224 and 518 px.
 
-Run by hand: `python benchmarks/extract.py [--n 256] [--batch-size 64] [--sizes 56 112 224]`.
+Run by hand: `python benchmarks/extract.py [--threads 4] [--n 256] [--batch-size 64] [--sizes 56 112 224]`.
+`--threads` sets torch's CPU thread count once, at start-up (default: every core of this machine).
 Every configuration is timed in this one run (one warm-up batch first), so the ratios between rows are
 comparable even on a noisy machine; absolute numbers are not.
 """
@@ -17,7 +18,6 @@ import pandas as pd
 import torch
 
 from featvae.backbones import DEFAULT_BACKBONE, load_backbone
-from featvae.core import use_all_cores
 
 
 def images_per_s(bb, images, batch_size, repeats=1):
@@ -40,13 +40,17 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--sizes", type=int, nargs="+", default=[56, 112, 224])
     ap.add_argument("--gpu-sizes", type=int, nargs="+", default=[224, 518])
-    ap.add_argument("--no-cpu", action="store_true")
+    ap.add_argument("--no-cpu", action="store_true", help="skip the CPU measurements")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                    help="torch CPU threads for the whole run (default: every core, %(default)s here)")
     args = ap.parse_args()
+    if args.threads < 1: ap.error(f"--threads must be at least 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
 
     rng = np.random.default_rng(0)
     rows = []
     if not args.no_cpu:
-        threads = use_all_cores()
+        threads = torch.get_num_threads()
         imgs = rng.integers(0, 256, (args.n, 28, 28, 1), dtype=np.uint8)   # Fashion-MNIST-shaped input
         for size in args.sizes:
             bb = load_backbone(DEFAULT_BACKBONE, image_size=size, device="cpu")

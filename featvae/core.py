@@ -6,22 +6,26 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['FeatvaeError', 'InputError', 'DataNotFoundError', 'OfflineError', 'CorruptFileError', 'cache_dir', 'atomic_path',
-           'atomic_write', 'file_sha256', 'seed_everything', 'use_all_cores', 'get_device', 'torch_threads',
-           'check_features', 'check_labels', 'check_Xy', 'progress']
+__all__ = ['FeatvaeError', 'InputError', 'DataNotFoundError', 'OfflineError', 'CorruptFileError', 'check_int', 'check_number',
+           'check_seed', 'check_probability', 'check_bool', 'check_choice', 'cache_dir', 'atomic_path', 'atomic_write',
+           'file_sha256', 'seed_everything', 'get_device', 'limit_threads', 'check_features', 'check_labels',
+           'check_Xy', 'stratified_sample', 'stratified_split', 'progress']
 
-# %% ../nbs/00_core.ipynb #204d0f96
+# %% ../nbs/00_core.ipynb #a4ee0854
 import contextlib
 import functools
 import hashlib
+import math
+import numbers
 import os
 import random
 import tempfile
 from pathlib import Path
 
-# %% ../nbs/00_core.ipynb #793a7c01
+# %% ../nbs/00_core.ipynb #9e424914
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 # %% ../nbs/00_core.ipynb #ea42b6d1
 class FeatvaeError(Exception):
@@ -38,6 +42,70 @@ class OfflineError(FeatvaeError, ConnectionError):
 
 class CorruptFileError(FeatvaeError, ValueError):
     "A file exists but cannot be read as what it claims to be."
+
+# %% ../nbs/00_core.ipynb #a53b4a76
+def _bound_text(low, high, low_open=False, high_open=False) -> str:
+    parts = []
+    if low is not None: parts.append(f"{'>' if low_open else '≥'} {low}")
+    if high is not None: parts.append(f"{'<' if high_open else '≤'} {high}")
+    return " and ".join(parts)
+
+def _refuse(name, what, v, hint):
+    raise InputError(f"{name} must be {what}, got {v!r}" + (f"; {hint}" if hint else ""))
+
+# %% ../nbs/00_core.ipynb #06322240
+def check_int(v,                 # the value to check
+              name: str,         # the argument's name, for the message
+              *,
+              low: int|None=None,  # smallest allowed value
+              high: int|None=None, # largest allowed value
+              hint: str="",      # what to do instead, appended to the message
+             ) -> int:
+    "`v` as a Python `int`, or `InputError` if it is not an integer (bools refused) within `[low, high]`."
+    what = "an integer" + (f" {_bound_text(low, high)}" if low is not None or high is not None else "")
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral): _refuse(name, what, v, hint)
+    v = int(v)
+    if (low is not None and v < low) or (high is not None and v > high): _refuse(name, what, v, hint)
+    return v
+
+# %% ../nbs/00_core.ipynb #d7da0582
+def check_number(v,                  # the value to check
+                 name: str,          # the argument's name, for the message
+                 *,
+                 low: float|None=None,  # lower bound
+                 high: float|None=None, # upper bound
+                 low_open: bool=False,  # `low` itself is not allowed (`v > low`)
+                 high_open: bool=False, # `high` itself is not allowed (`v < high`)
+                 hint: str="",
+                ) -> float:
+    "`v` as a finite Python `float` within the bounds, or `InputError`; bools, strings and complex numbers are refused."
+    what = "a finite number" + (f" {_bound_text(low, high, low_open, high_open)}" if low is not None or high is not None else "")
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real): _refuse(name, what, v, hint)
+    x = float(v)
+    if not math.isfinite(x): _refuse(name, what, v, hint)
+    if low is not None and (x <= low if low_open else x < low): _refuse(name, what, v, hint)
+    if high is not None and (x >= high if high_open else x > high): _refuse(name, what, v, hint)
+    return x
+
+# %% ../nbs/00_core.ipynb #4ac130cc
+def check_seed(v, name: str="seed") -> int:
+    "A seed: a non-negative integer."
+    return check_int(v, name, low=0)
+
+def check_probability(v, name: str) -> float:
+    "A probability or fraction in `[0, 1]`."
+    return check_number(v, name, low=0, high=1)
+
+def check_bool(v, name: str) -> bool:
+    "`True` or `False` (NumPy bools too); `0`, `1` and strings are refused."
+    if not isinstance(v, (bool, np.bool_)): _refuse(name, "True or False", v, "")
+    return bool(v)
+
+def check_choice(v, name: str, choices) -> object:
+    "`v` if it is one of `choices`."
+    if isinstance(v, (list, dict, set)) or v not in tuple(choices):
+        _refuse(name, "one of " + ", ".join(map(repr, choices)), v, "")
+    return v
 
 # %% ../nbs/00_core.ipynb #f59de2fb
 def cache_dir(*parts: str,      # sub-directories below the cache root
@@ -87,33 +155,21 @@ def file_sha256(path, chunk: int=1<<20) -> str:
         for b in iter(lambda: f.read(chunk), b""): h.update(b)
     return h.hexdigest()
 
-# %% ../nbs/00_core.ipynb #49af368e
+# %% ../nbs/00_core.ipynb #a6e50b9b
 def seed_everything(seed: int=0  # any non-negative integer
                    ) -> np.random.Generator:
     "Seed `random`, NumPy and torch (CPU and all GPUs); return `np.random.default_rng(seed)`."
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_seed(seed)
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     return np.random.default_rng(seed)
 
-# %% ../nbs/00_core.ipynb #0323e87a
+# %% ../nbs/00_core.ipynb #0f1c8536
 @functools.cache
 def _auto_device() -> str:
     if torch.cuda.is_available(): return "cuda"
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available(): return "mps"
     return "cpu"
-
-def use_all_cores():
-    "Let torch use every CPU core this process may run on (or `$FEATVAE_NUM_THREADS` / `$OMP_NUM_THREADS` if set)."
-    env = os.environ.get("FEATVAE_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    if env:
-        try: n = max(1, int(env))
-        except ValueError: raise InputError(f"FEATVAE_NUM_THREADS/OMP_NUM_THREADS must be a positive integer, got {env!r}")
-    else: n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if torch.get_num_threads() != n: torch.set_num_threads(n)
-    return n
 
 def get_device(device=None  # `None` (auto), a string such as `"cuda:1"` or `"cpu"`, or a `torch.device`
               ) -> torch.device:
@@ -126,28 +182,23 @@ def get_device(device=None  # `None` (auto), a string such as `"cuda:1"` or `"cp
         raise InputError(f"device {choice!r} was asked for but CUDA is not available here; use device='cpu'")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise InputError(f"device {choice!r} was asked for but MPS is not available here; use device='cpu'")
-    if dev.type == "cpu": use_all_cores()
     return dev
 
-# %% ../nbs/00_core.ipynb #684493a3
+# %% ../nbs/00_core.ipynb #c2aa6a30
 @contextlib.contextmanager
-def torch_threads(n: int|None  # torch intra-op threads inside the block; None: leave the setting as it is
+def limit_threads(n: int|None  # threads inside the block (torch and BLAS); None: leave the settings as they are
                  ):
-    "Run the block with `n` torch threads (also `$FEATVAE_NUM_THREADS`, so `get_device` keeps it), then restore both."
+    "Run the block with `n` torch intra-op threads and `n` BLAS threads, then restore both."
     if n is None:
         yield; return
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InputError(f"threads must be a positive integer or None, got {n!r}")
-    old_n, old_env = torch.get_num_threads(), os.environ.get("FEATVAE_NUM_THREADS")
-    os.environ["FEATVAE_NUM_THREADS"] = str(int(n))
-    torch.set_num_threads(int(n))
-    try: yield
-    finally:
-        if old_env is None: os.environ.pop("FEATVAE_NUM_THREADS", None)
-        else: os.environ["FEATVAE_NUM_THREADS"] = old_env
-        torch.set_num_threads(old_n)
+    n = check_int(n, "threads", low=1)
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n, user_api="blas"): yield
+    finally: torch.set_num_threads(old)
 
-# %% ../nbs/00_core.ipynb #3c78f38f
+# %% ../nbs/00_core.ipynb #24f10777
 def check_features(X,            # array-like, N×D
                    name: str="X", # the argument's name, for the message
                    dim: int|None=None, # the required number of columns, if any
@@ -158,6 +209,8 @@ def check_features(X,            # array-like, N×D
     except Exception as e: raise InputError(f"{name} could not be read as an array: {e}") from e
     if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
         raise InputError(f"{name} must be numeric, got dtype {A.dtype}")
+    if np.issubdtype(A.dtype, np.complexfloating):
+        raise InputError(f"{name} must be real-valued, got complex dtype {A.dtype}; pass X.real or X.abs() explicitly")
     if A.ndim != 2: raise InputError(f"{name} must be 2-D (n_samples × n_features), got shape {A.shape}")
     if A.shape[0] < min_rows: raise InputError(f"{name} needs at least {min_rows} row(s), got {A.shape[0]}")
     if A.shape[1] == 0: raise InputError(f"{name} has no feature columns (shape {A.shape})")
@@ -168,6 +221,7 @@ def check_features(X,            # array-like, N×D
         raise InputError(f"{name} contains {int((~np.isfinite(A)).sum())} NaN/inf value(s); remove or impute them first")
     return A
 
+# %% ../nbs/00_core.ipynb #4710f235
 def check_labels(y,            # array-like of integer class labels
                  n: int|None=None, # the required length (the number of rows of X)
                  name: str="y",
@@ -179,19 +233,70 @@ def check_labels(y,            # array-like of integer class labels
     if a.ndim != 1: raise InputError(f"{name} must be 1-D class labels, got shape {a.shape}")
     if a.dtype == bool or not np.issubdtype(a.dtype, np.number):
         raise InputError(f"{name} must hold integer class labels, got dtype {a.dtype}")
+    if np.issubdtype(a.dtype, np.complexfloating):
+        raise InputError(f"{name} must hold integer class labels, got complex dtype {a.dtype}")
     if np.issubdtype(a.dtype, np.floating):
         if not np.isfinite(a).all() or (a != np.round(a)).any():
             raise InputError(f"{name} must hold integer class labels, got non-integer values such as {a[(a != np.round(a)) | ~np.isfinite(a)][:3]}")
+        if len(a) and np.abs(a).max() > 2**53:   # beyond this a float no longer names one integer
+            raise InputError(f"{name} holds float labels up to {np.abs(a).max():.3g}, too large to be exact integers; pass integer labels")
+    if len(a) and np.issubdtype(a.dtype, np.unsignedinteger) and a.max() > np.iinfo(np.int64).max:
+        raise InputError(f"{name} holds label {a.max()}, larger than int64 can hold; relabel the classes 0..C-1")
     a = a.astype(np.int64)
     if n is not None and len(a) != n: raise InputError(f"{name} has {len(a)} labels but X has {n} rows")
     k = len(np.unique(a))
     if k < min_classes: raise InputError(f"{name} needs at least {min_classes} distinct classes, got {k}")
     return a
 
+# %% ../nbs/00_core.ipynb #d6948b58
 def check_Xy(X, y, min_classes: int=2, dim: int|None=None, names=("X", "y")):
     "Validate a feature matrix and its labels together; returns `(float32 X, int64 y)`."
     X = check_features(X, names[0], dim=dim)
     return X, check_labels(y, len(X), names[1], min_classes=min_classes)
+
+# %% ../nbs/00_core.ipynb #94a9c1b3
+def stratified_sample(labels,              # integer labels, length N
+                      n: int,              # how many records to keep (all of them if n ≥ N)
+                      seed: int=0,         # random seed: same seed, same subset
+                      min_per_class: int=0 # keep at least this many of every class (or all of a smaller class)
+                     ) -> np.ndarray:
+    "Sorted indices of a stratified random subset of `n` of the records labelled `labels`."
+    labels = np.asarray(labels); N = len(labels)
+    if n >= N: return np.arange(N)
+    classes, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    floor = np.minimum(min_per_class, counts)
+    if floor.sum() > n:
+        raise InputError(f"cannot keep {min_per_class} record(s) of each of {len(classes)} classes in only {n} records; "
+                         f"use a limit of at least {int(floor.sum())}")
+    quota = counts * (n / N)
+    take = np.maximum(np.floor(quota).astype(np.int64), floor)
+    while take.sum() > n:   # the floors pushed us over: give back from the classes furthest above their quota
+        over = np.where(take > floor, take - quota, -np.inf)
+        take[int(np.argmax(over))] -= 1
+    while take.sum() < n:   # largest remainders first
+        room = np.where(take < counts, quota - take, -np.inf)
+        take[int(np.argmax(room))] += 1
+    rng = np.random.default_rng(seed)
+    order = np.argsort(inv, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    picked = [rng.permutation(order[s:s + c])[:t] for s, c, t in zip(starts, counts, take)]
+    return np.sort(np.concatenate(picked))
+
+# %% ../nbs/00_core.ipynb #e3312d4c
+def stratified_split(labels,        # integer labels, length N
+                     fractions: dict, # split name → fraction, e.g. {"train": .7, "val": .1, "test": .2}
+                     seed: int=0      # fixed seed of the split
+                    ) -> dict:
+    "Split name → sorted indices: disjoint stratified parts; `test`, then `val`, drawn first, `train` gets the rest."
+    labels = np.asarray(labels); N = len(labels)
+    rest = np.arange(N); out = {}
+    for part in [p for p in ("test", "val") if p in fractions]:
+        n = int(round(fractions[part] * N))
+        pick = stratified_sample(labels[rest], n, seed=seed) if n < len(rest) else np.arange(len(rest))
+        out[part] = rest[pick]
+        rest = np.setdiff1d(rest, out[part], assume_unique=True)
+    out["train"] = rest
+    return out
 
 # %% ../nbs/00_core.ipynb #34a29d15
 def progress(iterable=None, **kwargs):

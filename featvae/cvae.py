@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['FeatureScaler', 'CVAEEncoder', 'CVAEDecoder', 'kl_term', 'cvae_loss', 'CVAEAnonymizer']
+__all__ = ['CVAEEncoder', 'CVAEDecoder', 'kl_term', 'cvae_loss', 'CVAEAnonymizer']
 
 # %% ../nbs/04_cvae.ipynb #a5690a81
 import json
@@ -22,44 +22,13 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-# %% ../nbs/04_cvae.ipynb #d534726e
+# %% ../nbs/04_cvae.ipynb #d4f48ec8
 from fastcore.basics import patch
 from . import __version__
-from .anonymize import Anonymizer, register_anonymizer
-from .core import (CorruptFileError, DataNotFoundError, InputError, atomic_path, check_features,
-                          check_labels, check_Xy, get_device, progress)
-
-# %% ../nbs/04_cvae.ipynb #5ea47263
-class FeatureScaler:
-    "Per-feature min-max or z-score scaling, fitted on training data; works on NumPy arrays and torch tensors."
-    kinds = ("minmax", "zscore")
-    def __init__(self,
-                 kind: str="minmax",  # "minmax" (to [0, 1]) or "zscore"
-                 eps: float=1e-8):    # added to the range / standard deviation (constant features)
-        if kind not in self.kinds: raise InputError(f"scaling must be one of {self.kinds}, got {kind!r}")
-        self.kind, self.eps = kind, float(eps)
-
-    def fit(self, X):
-        "Learn `shift_` and `scale_` (float32, one per feature) from `X`."
-        X = check_features(X).astype(np.float64)
-        if self.kind == "minmax": shift, scale = X.min(0), X.max(0) - X.min(0)
-        else: shift, scale = X.mean(0), X.std(0)
-        self.shift_, self.scale_ = shift.astype(np.float32), (scale + self.eps).astype(np.float32)
-        return self
-
-    def _stats(self, a):
-        if not hasattr(self, "shift_"): raise InputError("FeatureScaler is not fitted; call fit(X) first")
-        if isinstance(a, torch.Tensor):
-            return (torch.as_tensor(self.shift_, device=a.device), torch.as_tensor(self.scale_, device=a.device))
-        return self.shift_, self.scale_
-
-    def transform(self, X):
-        "Scale `X` (array or tensor)."
-        s, k = self._stats(X); return (X - s) / k
-
-    def inverse(self, Z):
-        "Map scaled values `Z` back to the original feature space."
-        s, k = self._stats(Z); return Z * k + s
+from .anonymize import Anonymizer
+from .core import (CorruptFileError, DataNotFoundError, InputError, atomic_path, check_choice, check_features,
+                          check_int, check_number, check_seed, get_device, progress, stratified_split)
+from .neighbors import Standardizer
 
 # %% ../nbs/04_cvae.ipynb #8a4a0515
 class CVAEEncoder(nn.Module):
@@ -80,17 +49,20 @@ class CVAEDecoder(nn.Module):
         self.net = nn.Sequential(*layers, *([nn.Sigmoid()] if sigmoid else []))
     def forward(self, z, c): return self.net(torch.cat([z, c], 1))
 
-# %% ../nbs/04_cvae.ipynb #058fff6a
+# %% ../nbs/04_cvae.ipynb #de733ef6
+_KL_KINDS = ("standard", "legacy")
+
 def kl_term(mu: torch.Tensor,         # posterior means, B×L
             log_sigma: torch.Tensor,  # posterior log standard deviations, B×L
             kind: str="standard"      # "standard": KL(N(μ,σ²) ‖ N(0,1)); "legacy": the paper code's term
            ) -> torch.Tensor:
     "The per-record KL term (summed over latent dimensions), shape B."
+    check_choice(kind, "kind", _KL_KINDS)
     s2 = torch.exp(2 * log_sigma)
     if kind == "standard": return 0.5 * (s2 + mu**2 - 1 - 2 * log_sigma).sum(1)
-    if kind == "legacy": return (s2 + mu**2 - log_sigma - 0.5).sum(1)
-    raise InputError(f"kl must be 'standard' or 'legacy', got {kind!r}")
+    return (s2 + mu**2 - log_sigma - 0.5).sum(1)
 
+# %% ../nbs/04_cvae.ipynb #e7a6f893
 def cvae_loss(x, x_hat, mu, log_sigma,  # data, reconstruction, posterior parameters
               beta: float=0.1,           # weight of the KL term
               kl: str="standard"):       # which KL term, see `kl_term`
@@ -99,34 +71,9 @@ def cvae_loss(x, x_hat, mu, log_sigma,  # data, reconstruction, posterior parame
     k = kl_term(mu, log_sigma, kl)
     return (recon + beta * k).mean(), recon.mean(), k.mean()
 
-# %% ../nbs/04_cvae.ipynb #e7165274
-def _stratified_split(y: np.ndarray, frac: float, seed: int):
-    "Indices (train, val) with about `frac` of every class (at least one record per class of ≥ 2) in val."
-    rng = np.random.default_rng(seed)
-    tr, va = [], []
-    for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        n_va = int(round(frac * len(idx)))
-        if len(idx) >= 2: n_va = min(max(n_va, 1), len(idx) - 1)
-        else: n_va = 0
-        va.append(idx[:n_va]); tr.append(idx[n_va:])
-    return np.sort(np.concatenate(tr)), np.sort(np.concatenate(va))
-
-def _check_int(name, v, lo=1):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise InputError(f"{name} must be an integer ≥ {lo}, got {v!r}")
-
-def _check_pos(name, v, zero_ok=False):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v) \
-       or (v < 0 if zero_ok else v <= 0):
-        raise InputError(f"{name} must be a {'non-negative' if zero_ok else 'positive'} number, got {v!r}")
-
-# %% ../nbs/04_cvae.ipynb #3babfcb8
-@register_anonymizer("cvae")
+# %% ../nbs/04_cvae.ipynb #f6ac7135
 class CVAEAnonymizer(Anonymizer):
     "The paper's conditional VAE: fit on labelled features, release class-conditional samples."
-    _repr_always = ("latent_dim", "beta", "kl")
-
     def __init__(self,
                  hidden_dim: int=256,     # width of the encoder's and decoder's hidden layer
                  latent_dim: int=50,      # dimension L of the latent code
@@ -137,165 +84,187 @@ class CVAEAnonymizer(Anonymizer):
                  patience: int=15,        # stop after this many epochs without a better validation loss
                  scaling: str="minmax",   # "minmax" (sigmoid output, the paper's) or "zscore" (linear output)
                  kl: str="standard",      # "standard" N(0, I) KL, or "legacy" (the paper code's term, σ → 0.707)
+                 temperature: float=1.0,  # default sampling temperature T of `sample`, `stream` and `fit_resample`
                  device=None,             # torch device; None: `featvae.core.get_device()`
                  seed: int=0):            # seed of the weights, batch order, noise and default sampling
         self.hidden_dim, self.latent_dim, self.beta, self.lr = hidden_dim, latent_dim, beta, lr
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
-        self.scaling, self.kl, self.device, self.seed = scaling, kl, device, seed
-        self._check_params()
+        self.scaling, self.kl, self.temperature, self.device, self.seed = scaling, kl, temperature, device, seed
 
-    def _check_params(self):
-        for n in ("hidden_dim", "latent_dim", "batch_size", "max_epochs", "patience"): _check_int(n, getattr(self, n))
-        _check_int("seed", self.seed, lo=0)
-        _check_pos("beta", self.beta, zero_ok=True); _check_pos("lr", self.lr)
-        if self.scaling not in FeatureScaler.kinds:
-            raise InputError(f"scaling must be one of {FeatureScaler.kinds}, got {self.scaling!r}")
-        if self.kl not in ("standard", "legacy"): raise InputError(f"kl must be 'standard' or 'legacy', got {self.kl!r}")
-
-    def _build(self, D: int, C: int, dev):
-        "Fresh encoder and decoder, initialised from `seed` without touching torch's global RNG."
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            enc = CVAEEncoder(D, C, self.hidden_dim, self.latent_dim)
-            dec = CVAEDecoder(D, C, self.hidden_dim, self.latent_dim, sigmoid=self.scaling == "minmax")
-        return enc.to(dev), dec.to(dev)
-
-    def _batch_loss(self, x, c, gen):
-        mu, log_sigma = self.encoder_(x, c)
-        eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
-        x_hat = self.decoder_(mu + log_sigma.exp() * eps, c)
-        return cvae_loss(x, x_hat, mu, log_sigma, self.beta, self.kl)
-
-    def fit(self,
-            X, y,               # training features N×D and integer labels N (any integers)
-            X_val=None,         # validation features for early stopping (default: stratified 10% of X)
-            y_val=None):        # validation labels (classes must occur in y)
-        "Train the CVAE with early stopping on the validation loss; returns `self`."
-        self._check_params()
-        X, y = self._check_Xy(X, y)
-        if (X_val is None) != (y_val is None): raise InputError("pass both X_val and y_val, or neither")
-        yi = np.searchsorted(self.classes_, y)
-        self.class_freq_ = np.bincount(yi, minlength=len(self.classes_)) / len(yi)
-        if X_val is None:
-            tr, va = _stratified_split(yi, 0.1, self.seed)
-            Xtr, ytr, Xva, yva = X[tr], yi[tr], X[va], yi[va]
-        else:
-            Xva, yv = check_Xy(X_val, y_val, min_classes=1, dim=X.shape[1], names=("X_val", "y_val"))
-            unknown = np.setdiff1d(yv, self.classes_)
-            if len(unknown): raise InputError(f"y_val has labels {unknown.tolist()} that are not in y; classes: {self.classes_.tolist()}")
-            Xtr, ytr, yva = X, yi, np.searchsorted(self.classes_, yv)
-        if len(Xva) == 0: raise InputError("no validation records: give X_val/y_val or more than one record per class")
-        dev = self.device_ = get_device(self.device)
-        D, C = X.shape[1], len(self.classes_)
-        self.scaler_ = FeatureScaler(self.scaling).fit(Xtr)
-        self.encoder_, self.decoder_ = self._build(D, C, dev)
-        Xt = torch.as_tensor(self.scaler_.transform(Xtr), device=dev)
-        Ct = F.one_hot(torch.as_tensor(ytr, device=dev), C).float()
-        Xv = torch.as_tensor(self.scaler_.transform(Xva), device=dev)
-        Cv = F.one_hot(torch.as_tensor(yva, device=dev), C).float()
-        params = [*self.encoder_.parameters(), *self.decoder_.parameters()]
-        opt = torch.optim.Adam(params, lr=self.lr)
-        gen = torch.Generator(device=dev); gen.manual_seed(self.seed)
-        gval = torch.Generator(device=dev)
-        n, bs, rows = len(Xt), self.batch_size, []
-        best, best_state, bad = math.inf, None, 0
-        bar = progress(range(1, self.max_epochs + 1), desc="CVAE fit", unit="epoch")
-        for epoch in bar:
-            self.encoder_.train(); self.decoder_.train()
-            perm = torch.randperm(n, generator=gen, device=dev)
-            sums = torch.zeros(3, device=dev)
-            for i in range(0, n, bs):
-                idx = perm[i:i + bs]
-                loss, rec, k = self._batch_loss(Xt[idx], Ct[idx], gen)
-                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-                sums += torch.stack([loss.detach(), rec.detach(), k.detach()]) * len(idx)
-            self.encoder_.eval(); self.decoder_.eval()
-            gval.manual_seed(self.seed + 1)   # the same noise every epoch: val losses are comparable
-            with torch.no_grad():
-                vsum = sum(self._batch_loss(Xv[i:i + 8192], Cv[i:i + 8192], gval)[0] * len(Xv[i:i + 8192])
-                           for i in range(0, len(Xv), 8192))
-            tr_loss, tr_rec, tr_kl = (sums / n).tolist(); val = float(vsum) / len(Xv)
-            rows.append(dict(epoch=epoch, train_loss=tr_loss, val_loss=val, recon=tr_rec, kl=tr_kl))
-            if not (math.isfinite(tr_loss) and math.isfinite(val)):
-                raise FloatingPointError(f"CVAE training diverged at epoch {epoch} (train loss {tr_loss}, val loss {val}); lower lr")
-            if val < best:
-                best, bad, self.best_epoch_ = val, 0, epoch
-                best_state = [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in (self.encoder_, self.decoder_)]
-            else: bad += 1
-            bar.set_postfix(train=f"{tr_loss:.4g}", val=f"{val:.4g}", best=self.best_epoch_)
-            if bad >= self.patience: break
-        bar.close()
-        self.encoder_.load_state_dict(best_state[0]); self.decoder_.load_state_dict(best_state[1])
-        self.encoder_.eval(); self.decoder_.eval()
-        self.history_ = pd.DataFrame(rows, columns=["epoch", "train_loss", "val_loss", "recon", "kl"])
-        self._reset_rng()
-        return self
-
-    def _reset_rng(self): self._rng = np.random.default_rng([self.seed, 1])
-
-# %% ../nbs/04_cvae.ipynb #44318381
+# %% ../nbs/04_cvae.ipynb #65aac149
 @patch
-def _labels_from(self: CVAEAnonymizer, labels_or_counts, name="labels_or_counts") -> np.ndarray:
-    if isinstance(labels_or_counts, dict):
-        for c, n in labels_or_counts.items():
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-                raise InputError(f"count for class {c!r} must be a non-negative integer, got {n!r}")
-        y = np.concatenate([np.full(int(n), c, np.int64) for c, n in labels_or_counts.items()] + [np.zeros(0, np.int64)])
-    else: y = check_labels(labels_or_counts, name=name)
-    unknown = np.setdiff1d(y, self.classes_)
-    if len(unknown): raise InputError(f"labels {unknown.tolist()} were not seen in fit; known classes: {self.classes_.tolist()}")
-    return y
+def _check_params(self: CVAEAnonymizer):
+    "Refuse invalid constructor parameters, naming the parameter and the allowed values."
+    for n in ("hidden_dim", "latent_dim", "batch_size", "max_epochs", "patience"): check_int(getattr(self, n), n, low=1)
+    check_number(self.beta, "beta", low=0); check_number(self.lr, "lr", low=0, low_open=True)
+    check_number(self.temperature, "temperature", low=0)
+    check_choice(self.scaling, "scaling", Standardizer.kinds); check_choice(self.kl, "kl", _KL_KINDS)
+    check_seed(self.seed)
+
+# %% ../nbs/04_cvae.ipynb #76913ed3
+@patch
+def _build(self: CVAEAnonymizer, D: int, C: int, dev):
+    "Fresh encoder and decoder, initialised from `seed` without touching torch's global RNG."
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(self.seed)
+        enc = CVAEEncoder(D, C, self.hidden_dim, self.latent_dim)
+        dec = CVAEDecoder(D, C, self.hidden_dim, self.latent_dim, sigmoid=self.scaling == "minmax")
+    return enc.to(dev), dec.to(dev)
+
+# %% ../nbs/04_cvae.ipynb #bef22d4b
+@patch
+def _batch_loss(self: CVAEAnonymizer, x, c, gen):
+    "`cvae_loss` of scaled features `x` and one-hot classes `c`, the noise drawn from `gen`."
+    mu, log_sigma = self.encoder_(x, c)
+    eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
+    x_hat = self.decoder_(mu + log_sigma.exp() * eps, c)
+    return cvae_loss(x, x_hat, mu, log_sigma, self.beta, self.kl)
+
+# %% ../nbs/04_cvae.ipynb #0d75a123
+@patch
+def _split(self: CVAEAnonymizer,
+           X, yi,              # validated training features and class indices (0..C-1)
+           X_val, yi_val):     # validation features and class indices, or None
+    "`(X_train, yi_train, X_val, yi_val)`: the given validation set, or a stratified 10% of `X` held out."
+    if X_val is not None: return X, yi, X_val, yi_val
+    parts = stratified_split(yi, {"val": 0.1}, self.seed)
+    tr, va = parts["train"], parts["val"]
+    if len(va) == 0:
+        raise InputError(f"the internal 10% validation split of {len(X)} records is empty; "
+                         "pass X_val and y_val, or at least 6 training records")
+    return X[tr], yi[tr], X[va], yi[va]
+
+# %% ../nbs/04_cvae.ipynb #94bae2f9
+@patch
+def _tensors(self: CVAEAnonymizer, X, yi):
+    "`(scaled features, one-hot classes)` of records `X` with class indices `yi`, as tensors on the model's device."
+    dev = self.device_
+    return (torch.as_tensor(self.scaler_.transform(X), device=dev),
+            F.one_hot(torch.as_tensor(yi, device=dev), len(self.classes_)).float())
+
+# %% ../nbs/04_cvae.ipynb #29dbcab7
+@patch
+def _train_epoch(self: CVAEAnonymizer, Xt, Ct, opt, gen) -> list:
+    "Train one epoch on tensors `(Xt, Ct)`; returns the per-record means `[loss, recon, kl]`."
+    self.encoder_.train(); self.decoder_.train()
+    n, bs = len(Xt), self.batch_size
+    perm = torch.randperm(n, generator=gen, device=self.device_)
+    sums = torch.zeros(3, device=self.device_)
+    for i in range(0, n, bs):
+        idx = perm[i:i + bs]
+        loss, rec, k = self._batch_loss(Xt[idx], Ct[idx], gen)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        sums += torch.stack([loss.detach(), rec.detach(), k.detach()]) * len(idx)
+    return (sums / n).tolist()
+
+# %% ../nbs/04_cvae.ipynb #e790af9f
+@patch
+def _val_loss(self: CVAEAnonymizer, Xv, Cv, chunk: int=8192) -> float:
+    "Mean loss per record of the validation tensors `(Xv, Cv)`, in eval mode and without gradients."
+    self.encoder_.eval(); self.decoder_.eval()
+    gval = torch.Generator(device=self.device_); gval.manual_seed(self.seed + 1)
+    with torch.no_grad():
+        vsum = sum(self._batch_loss(Xv[i:i + chunk], Cv[i:i + chunk], gval)[0] * len(Xv[i:i + chunk])
+                   for i in range(0, len(Xv), chunk))
+    return float(vsum) / len(Xv)
+
+# %% ../nbs/04_cvae.ipynb #967368ac
+@patch
+def _snapshot(self: CVAEAnonymizer) -> list:
+    "Detached copies of the encoder's and decoder's state dicts."
+    return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in (self.encoder_, self.decoder_)]
+
+# %% ../nbs/04_cvae.ipynb #0a331cda
+_HISTORY = ["epoch", "train_loss", "val_loss", "recon", "kl"]
 
 @patch
-def _check_fitted(self: CVAEAnonymizer):
-    if not hasattr(self, "decoder_"):
-        raise InputError(f"{type(self).__name__} is not fitted; call fit(X, y) first or CVAEAnonymizer.load(path)")
+def _train(self: CVAEAnonymizer, Xt, Ct, Xv, Cv, opt, gen):
+    "Train with early stopping on `(Xv, Cv)`; sets `best_epoch_`, `history_` and the best epoch's weights."
+    rows, best, best_state, bad = [], math.inf, None, 0
+    bar = progress(range(1, self.max_epochs + 1), desc="CVAE fit", unit="epoch")
+    for epoch in bar:
+        tr_loss, tr_rec, tr_kl = self._train_epoch(Xt, Ct, opt, gen)
+        val = self._val_loss(Xv, Cv)
+        rows.append(dict(epoch=epoch, train_loss=tr_loss, val_loss=val, recon=tr_rec, kl=tr_kl))
+        if not (math.isfinite(tr_loss) and math.isfinite(val)):
+            raise FloatingPointError(f"CVAE training diverged at epoch {epoch} (train loss {tr_loss}, val loss {val}); lower lr")
+        if val < best: best, bad, self.best_epoch_, best_state = val, 0, epoch, self._snapshot()
+        else: bad += 1
+        bar.set_postfix(train=f"{tr_loss:.4g}", val=f"{val:.4g}", best=self.best_epoch_)
+        if bad >= self.patience: break
+    bar.close()
+    for m, state in zip((self.encoder_, self.decoder_), best_state): m.load_state_dict(state); m.eval()
+    self.history_ = pd.DataFrame(rows, columns=_HISTORY)
 
+# %% ../nbs/04_cvae.ipynb #e60813d4
+@patch
+def _fit(self: CVAEAnonymizer,
+         X, y,                      # validated training features N×D (float32) and labels N (int64)
+         X_val=None, y_val=None):   # validated validation set (labels seen in `y`), or None: 10% of `X`
+    "Train the CVAE with early stopping on the validation loss."
+    yi = np.searchsorted(self.classes_, y)
+    self.class_freq_ = np.bincount(yi, minlength=len(self.classes_)) / len(yi)
+    Xtr, ytr, Xva, yva = self._split(X, yi, X_val, None if y_val is None else np.searchsorted(self.classes_, y_val))
+    dev = self.device_ = get_device(self.device)
+    self.scaler_ = Standardizer(self.scaling).fit(Xtr)
+    self.encoder_, self.decoder_ = self._build(X.shape[1], len(self.classes_), dev)
+    (Xt, Ct), (Xv, Cv) = self._tensors(Xtr, ytr), self._tensors(Xva, yva)
+    opt = torch.optim.Adam([*self.encoder_.parameters(), *self.decoder_.parameters()], lr=self.lr)
+    gen = torch.Generator(device=dev); gen.manual_seed(self.seed)
+    self._train(Xt, Ct, Xv, Cv, opt, gen)
+    self._reset_rng()
+
+# %% ../nbs/04_cvae.ipynb #8639d1fd
+@patch
+def _reset_rng(self: CVAEAnonymizer):
+    "Restart the model's own stream of sampling seeds."
+    self._rng = np.random.default_rng([self.seed, 1])
+
+# %% ../nbs/04_cvae.ipynb #2d6542d0
 @patch
 def _decode(self: CVAEAnonymizer, ci: torch.Tensor, temperature: float, gen: torch.Generator) -> torch.Tensor:
     "One decoder call: fresh latent codes for class indices `ci`, decoded to the original feature space."
     z = torch.randn((len(ci), self.latent_dim), generator=gen, device=ci.device) * temperature
     c = F.one_hot(ci, len(self.classes_)).float()
-    return self.scaler_.inverse(self.decoder_(z, c))
+    return self.scaler_.inverse_transform(self.decoder_(z, c))
 
-# %% ../nbs/04_cvae.ipynb #b719e4be
+# %% ../nbs/04_cvae.ipynb #b4262720
+@patch
+def _generator(self: CVAEAnonymizer, seed: int|None) -> torch.Generator:
+    "A torch generator on the model's device seeded by `seed`, or by the model's own stream if `seed` is None."
+    gen = torch.Generator(device=self.device_)
+    gen.manual_seed(check_seed(seed) if seed is not None else int(self._rng.integers(2**62)))
+    return gen
+
+# %% ../nbs/04_cvae.ipynb #45e16674
 @patch
 def sample(self: CVAEAnonymizer,
-           labels_or_counts,           # 1-D array of labels (one sample each) or a dict {label: count}
-           temperature: float=1.0,     # scale of the latent noise (0: the decoded class "centre")
-           seed: int|None=None,        # fixed seed; None: continue the model's own stream (restarts at fit/load)
-           chunk: int=65536):          # rows per decoder call
+           labels_or_counts,              # 1-D array of labels (one sample each) or a dict {label: count}
+           temperature: float|None=None,  # scale of the latent noise (0: the decoded class "centre"); None: `self.temperature`
+           seed: int|None=None,           # fixed seed; None: continue the model's own stream (restarts at fit/load)
+           chunk: int=65536):             # rows per decoder call
     "Draw synthetic records: `(X float32 N×D, y int64 N)` in the original feature space, `y` as requested."
-    self._check_fitted()
     y = self._labels_from(labels_or_counts)
-    _check_pos("temperature", temperature, zero_ok=True); _check_int("chunk", chunk)
-    if seed is not None: _check_int("seed", seed, lo=0)
-    gen = torch.Generator(device=self.device_)
-    gen.manual_seed(int(seed) if seed is not None else int(self._rng.integers(2**62)))
+    T = check_number(self.temperature if temperature is None else temperature, "temperature", low=0)
+    chunk = check_int(chunk, "chunk", low=1)
+    gen = self._generator(seed)
     ci = torch.as_tensor(np.searchsorted(self.classes_, y), device=self.device_)
     with torch.no_grad():
-        X = [self._decode(ci[i:i + chunk], temperature, gen).cpu() for i in range(0, len(y), chunk)]
+        X = [self._decode(ci[i:i + chunk], T, gen).cpu() for i in range(0, len(y), chunk)]
     X = torch.cat(X).numpy() if X else np.zeros((0, self.n_features_in_), np.float32)
     return np.ascontiguousarray(X, dtype=np.float32), y
 
-# %% ../nbs/04_cvae.ipynb #9a67afa5
+# %% ../nbs/04_cvae.ipynb #48f63cfb
 @patch
 def _resample(self: CVAEAnonymizer, X, y):
-    "One fresh sample per input record, with its label."
-    return self.sample(y)
+    "A class-count replica of `y` (sorted labels) sampled at `temperature` with the fixed seed `seed`."
+    return self.sample({int(l): int(c) for l, c in zip(*np.unique(y, return_counts=True))}, seed=self.seed)
 
-# %% ../nbs/04_cvae.ipynb #76e91867
+# %% ../nbs/04_cvae.ipynb #c7fdd744
 @patch
-def stream(self: CVAEAnonymizer,
-           batch_size: int,              # samples per batch
-           *,
-           class_probs=None,             # None: train class frequencies; or a dict {label: p} / array over classes_
-           temperature: float=1.0,       # scale of the latent noise
-           n_batches: int|None=None,     # stop after this many batches (None: endless)
-           seed: int|None=None):         # fixed seed; None: draw one from the model's own stream
-    "Iterator of fresh `(x float32 B×D, y int64 B)` tensors on the model's device, in the original feature space."
-    self._check_fitted(); _check_int("batch_size", batch_size); _check_pos("temperature", temperature, zero_ok=True)
-    if n_batches is not None: _check_int("n_batches", n_batches, lo=0)
+def _class_probs(self: CVAEAnonymizer,
+                 class_probs):  # None: train class frequencies; or a dict {label: p} / array over classes_
+    "Normalised float64 class probabilities in `classes_` order."
     C = len(self.classes_)
     if class_probs is None: p = np.asarray(self.class_freq_, dtype=np.float64)
     elif isinstance(class_probs, dict):
@@ -307,10 +276,24 @@ def stream(self: CVAEAnonymizer,
         if p.shape != (C,): raise InputError(f"class_probs must have one entry per class ({C}, in classes_ order), got shape {p.shape}")
     if not np.isfinite(p).all() or (p < 0).any() or p.sum() <= 0:
         raise InputError(f"class_probs must be non-negative with a positive sum, got {p.tolist()}")
-    if seed is not None: _check_int("seed", seed, lo=0)
-    gen = torch.Generator(device=self.device_)
-    gen.manual_seed(int(seed) if seed is not None else int(self._rng.integers(2**62)))
-    probs = torch.as_tensor(p / p.sum(), dtype=torch.float32, device=self.device_)
+    return p / p.sum()
+
+# %% ../nbs/04_cvae.ipynb #2d879de7
+@patch
+def stream(self: CVAEAnonymizer,
+           batch_size: int,                # samples per batch
+           *,
+           class_probs=None,               # None: train class frequencies; or a dict {label: p} / array over classes_
+           temperature: float|None=None,   # scale of the latent noise; None: `self.temperature`
+           n_batches: int|None=None,       # stop after this many batches (None: endless)
+           seed: int|None=None):           # fixed seed; None: draw one from the model's own stream
+    "Iterator of fresh `(x float32 B×D, y int64 B)` tensors on the model's device, in the original feature space."
+    self._check_fitted(); batch_size = check_int(batch_size, "batch_size", low=1)
+    T = check_number(self.temperature if temperature is None else temperature, "temperature", low=0)
+    if n_batches is not None: n_batches = check_int(n_batches, "n_batches", low=0)
+    p = self._class_probs(class_probs)
+    gen = self._generator(seed)
+    probs = torch.as_tensor(p, dtype=torch.float32, device=self.device_)
     labels = torch.as_tensor(self.classes_, device=self.device_)
 
     def _batches():
@@ -318,14 +301,28 @@ def stream(self: CVAEAnonymizer,
         while n_batches is None or i < n_batches:
             with torch.no_grad():
                 ci = torch.multinomial(probs, batch_size, replacement=True, generator=gen)
-                x = self._decode(ci, temperature, gen)
+                x = self._decode(ci, T, gen)
             yield x, labels[ci]
             i += 1
     return _batches()
 
-# %% ../nbs/04_cvae.ipynb #53e1f1d5
+# %% ../nbs/04_cvae.ipynb #40602d2b
 _FORMAT, _FORMAT_VERSION = "featvae.cvae", 1
 
+@patch
+def _config(self: CVAEAnonymizer) -> dict:
+    "The JSON-able configuration `save` writes into the file's header."
+    params = {**self.get_params(), "device": None if self.device is None else str(self.device)}
+    sc = self.scaler_
+    return dict(format=_FORMAT, format_version=_FORMAT_VERSION, featvae_version=__version__, params=params,
+                n_features=int(self.n_features_in_), classes=self.classes_.tolist(),
+                class_counts=[int(self.class_counts_[c]) for c in self.classes_.tolist()],
+                class_freq=[float(f) for f in self.class_freq_], best_epoch=int(self.best_epoch_),
+                scaling=dict(kind=sc.kind, eps=sc.eps, dtype=str(np.asarray(sc.shift_).dtype),
+                             shift=[float(v) for v in sc.shift_], scale=[float(v) for v in sc.scale_]),
+                history=self.history_.to_dict(orient="list"))
+
+# %% ../nbs/04_cvae.ipynb #64bafcff
 @patch
 def save(self: CVAEAnonymizer,
          path):  # destination file, conventionally `*.safetensors`
@@ -333,19 +330,11 @@ def save(self: CVAEAnonymizer,
     self._check_fitted()
     tensors = {f"{n}.{k}": v.detach().cpu().contiguous() for n, m in (("encoder", self.encoder_), ("decoder", self.decoder_))
                for k, v in m.state_dict().items()}
-    params = {**self.params, "device": None if self.device is None else str(self.device)}
-    config = dict(format=_FORMAT, format_version=_FORMAT_VERSION, featvae_version=__version__, params=params,
-                  n_features=int(self.n_features_in_), classes=self.classes_.tolist(),
-                  class_counts=[int(self.class_counts_[c]) for c in self.classes_.tolist()],
-                  class_freq=[float(f) for f in self.class_freq_], best_epoch=int(self.best_epoch_),
-                  scaling=dict(kind=self.scaler_.kind, eps=self.scaler_.eps,
-                               shift=[float(v) for v in self.scaler_.shift_], scale=[float(v) for v in self.scaler_.scale_]),
-                  history=self.history_.to_dict(orient="list"))
     path = Path(path)
-    with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata={_FORMAT: json.dumps(config)})
+    with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata={_FORMAT: json.dumps(self._config())})
     return path
 
-# %% ../nbs/04_cvae.ipynb #3998636d
+# %% ../nbs/04_cvae.ipynb #08d7b7ca
 def _read_cvae_file(path):
     "Read (tensors, config) from a featvae CVAE file, raising `CorruptFileError` for anything else."
     path = Path(path)
@@ -363,6 +352,29 @@ def _read_cvae_file(path):
                                f"this featvae ({__version__}) reads version {_FORMAT_VERSION}")
     return tensors, config
 
+# %% ../nbs/04_cvae.ipynb #877d5cde
+def _scaler_from(sc: dict,  # the `scaling` entry of a saved configuration
+                 D: int,    # the model's number of features
+                ) -> Standardizer:
+    "The fitted `Standardizer` a saved configuration describes."
+    s = Standardizer(sc["kind"], sc["eps"])
+    s.shift_, s.scale_ = (np.asarray(sc[k], dtype=sc.get("dtype", "float32")) for k in ("shift", "scale"))
+    if s.shift_.shape != (D,) or s.scale_.shape != (D,): raise ValueError("scaling statistics do not match n_features")
+    return s
+
+# %% ../nbs/04_cvae.ipynb #946b06bf
+@patch
+def _load_weights(self: CVAEAnonymizer, tensors: dict, path):
+    "Build the networks and load the saved `tensors` into them; `CorruptFileError` if they do not fit."
+    self.encoder_, self.decoder_ = self._build(self.n_features_in_, len(self.classes_), self.device_)
+    try:
+        for n, m in (("encoder", self.encoder_), ("decoder", self.decoder_)):
+            m.load_state_dict({k[len(n) + 1:]: v for k, v in tensors.items() if k.startswith(n + ".")}, strict=True)
+    except RuntimeError as e:
+        raise CorruptFileError(f"{path}: the weights do not fit the saved configuration ({e})") from e
+    self.encoder_.eval(); self.decoder_.eval()
+
+# %% ../nbs/04_cvae.ipynb #4a7f1944
 @patch(cls_method=True)
 def load(cls: CVAEAnonymizer,
          path,                          # a file written by `CVAEAnonymizer.save`
@@ -372,31 +384,20 @@ def load(cls: CVAEAnonymizer,
     "Load a model saved with `save`; the result samples exactly as the saved one did."
     tensors, cfg = _read_cvae_file(path)
     try:
-        params, D, classes = dict(cfg["params"]), int(cfg["n_features"]), np.asarray(cfg["classes"], dtype=np.int64)
-        params["device"] = device
-        self = cls(**params)
-        sc = cfg["scaling"]
-        self.scaler_ = FeatureScaler(sc["kind"], sc["eps"])
-        self.scaler_.shift_, self.scaler_.scale_ = (np.asarray(sc[k], dtype=np.float32) for k in ("shift", "scale"))
-        if self.scaler_.shift_.shape != (D,) or self.scaler_.scale_.shape != (D,): raise ValueError("scaling statistics do not match n_features")
+        D, classes = int(cfg["n_features"]), np.asarray(cfg["classes"], dtype=np.int64)
+        self = cls(**{**cfg["params"], "device": device}); self._check_params()
+        self.scaler_ = _scaler_from(cfg["scaling"], D)
         self.classes_, self.n_features_in_ = classes, D
+        self.class_counts_ = dict(zip(classes.tolist(), [int(n) for n in cfg["class_counts"]]))
         self.class_freq_, self.best_epoch_ = np.asarray(cfg["class_freq"], dtype=np.float64), int(cfg["best_epoch"])
-        self.history_ = pd.DataFrame(cfg["history"], columns=["epoch", "train_loss", "val_loss", "recon", "kl"])
+        self.history_ = pd.DataFrame(cfg["history"], columns=_HISTORY)
     except (KeyError, TypeError, ValueError, InputError) as e:
         raise CorruptFileError(f"{path}: the CVAE configuration is incomplete or inconsistent ({type(e).__name__}: {e})") from e
     if expected_dim is not None and D != expected_dim:
         raise InputError(f"{path} holds a CVAE for {D}-d features but {expected_dim}-d are expected "
                          "(a model trained on another backbone's embeddings?)")
     self.device_ = get_device(device)
-    self.encoder_, self.decoder_ = self._build(D, len(classes), self.device_)
-    try:
-        for n, m in (("encoder", self.encoder_), ("decoder", self.decoder_)):
-            m.load_state_dict({k[len(n) + 1:]: v for k, v in tensors.items() if k.startswith(n + ".")}, strict=True)
-    except RuntimeError as e:
-        raise CorruptFileError(f"{path}: the weights do not fit the saved configuration ({e})") from e
-    self.encoder_.eval(); self.decoder_.eval()
-    try: self.class_counts_ = dict(zip(classes.tolist(), [int(n) for n in cfg["class_counts"]]))
-    except (KeyError, TypeError, ValueError) as e: raise CorruptFileError(f"{path}: class_counts missing or invalid ({e})") from e
+    self._load_weights(tensors, path)
     self._reset_rng()
     return self
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['DEFAULT_DATASET', 'SPLITS', 'VAL_FRACTION', 'SPLIT_SEED', 'DEBIAN_FASHION_MNIST', 'FASHION_MNIST_CLASSES',
-           'MEDMNIST_SIZES', 'IMAGE_EXTENSIONS', 'ImageSet', 'stratified_sample', 'stratified_split', 'DatasetSource',
-           'register_dataset', 'resize_images', 'read_idx', 'medmnist_flags', 'medmnist_path', 'load_dataset',
-           'list_datasets']
+           'MEDMNIST_SIZES', 'IMAGE_EXTENSIONS', 'ImageSet', 'DatasetSource', 'register_dataset', 'resize_images',
+           'read_idx', 'medmnist_flags', 'medmnist_path', 'load_dataset', 'list_datasets']
 
 # %% ../nbs/01_data.ipynb #9fde4618
 import contextlib
@@ -25,12 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-# %% ../nbs/01_data.ipynb #34821222
+# %% ../nbs/01_data.ipynb #2f76444e
 import numpy as np
 import pandas as pd
+import torch
+from fastcore.basics import patch
+from PIL import Image, UnidentifiedImageError
 
-# %% ../nbs/01_data.ipynb #a376d95a
-from .core import InputError, DataNotFoundError, OfflineError, CorruptFileError, cache_dir, check_labels, progress
+# %% ../nbs/01_data.ipynb #67016d6e
+from .core import (InputError, DataNotFoundError, OfflineError, CorruptFileError, cache_dir, check_bool,
+                          check_choice, check_int, check_labels, check_seed, progress, stratified_sample,
+                          stratified_split)
 
 # %% ../nbs/01_data.ipynb #7fa1e382
 def _check_images(images, name: str="images") -> np.ndarray:
@@ -58,7 +62,24 @@ def _check_images(images, name: str="images") -> np.ndarray:
         raise InputError(f"{name} must hold pixel values 0–255, got values from {lo} to {hi} (dtype {a.dtype}); rescale to uint8 first")
     return a.astype(np.uint8)
 
-# %% ../nbs/01_data.ipynb #2ddaa255
+# %% ../nbs/01_data.ipynb #029cfc91
+def _check_classes(classes,            # class names, index = label, or None for "0", "1", …
+                   labels: np.ndarray  # validated int64 labels
+                  ) -> list:
+    "`classes` as a list of strings with one name per label value; raises `InputError` otherwise."
+    if (labels < 0).any():
+        raise InputError(f"labels must be non-negative class indices, got {labels.min()}")
+    hi = int(labels.max())
+    if classes is None: return [str(i) for i in range(hi + 1)]
+    if isinstance(classes, str) or not hasattr(classes, "__len__"):
+        raise InputError(f"classes must be a list of class names, got {classes!r}")
+    classes = [str(c) for c in classes]
+    if len(classes) <= hi:
+        raise InputError(f"labels go up to {hi} but only {len(classes)} class names were given; "
+                         f"pass one name per class (classes[i] names label i)")
+    return classes
+
+# %% ../nbs/01_data.ipynb #632f32d8
 @dataclass(repr=False, eq=False)
 class ImageSet:
     "Images (uint8 N×H×W×C, C ∈ {1, 3}) with int64 labels, class names, a dataset name and a split."
@@ -71,115 +92,82 @@ class ImageSet:
     def __post_init__(self):
         self.images = _check_images(self.images)
         self.labels = check_labels(self.labels, n=len(self.images), name="labels")
-        if (self.labels < 0).any():
-            raise InputError(f"labels must be non-negative class indices, got {self.labels.min()}")
-        hi = int(self.labels.max())
-        if self.classes is None: self.classes = [str(i) for i in range(hi + 1)]
-        if isinstance(self.classes, str) or not hasattr(self.classes, "__len__"):
-            raise InputError(f"classes must be a list of class names, got {self.classes!r}")
-        self.classes = [str(c) for c in self.classes]
-        if len(self.classes) <= hi:
-            raise InputError(f"labels go up to {hi} but only {len(self.classes)} class names were given; "
-                             f"pass one name per class (classes[i] names label i)")
+        self.classes = _check_classes(self.classes, self.labels)
         self.name, self.split = str(self.name), str(self.split)
 
-    @classmethod
-    def from_arrays(cls, images,          # uint8 N×H×W×C or N×H×W array (or tensor)
-                    labels,               # integer labels, N or N×1
-                    classes=None,         # class names (default "0", "1", …)
-                    name: str="arrays",   # a name for the set
-                    split: str="train"):  # which split it is
-        "An `ImageSet` from a user's own arrays, validated."
-        return cls(images, labels, classes, name, split)
+# %% ../nbs/01_data.ipynb #9afaeb44
+@patch(cls_method=True)
+def from_arrays(cls: ImageSet,
+                images,               # uint8 N×H×W×C or N×H×W array (or tensor)
+                labels,               # integer labels, N or N×1
+                classes=None,         # class names (default "0", "1", …)
+                name: str="arrays",   # a name for the set
+                split: str="train"):  # which split it is
+    "An `ImageSet` from a user's own arrays, validated."
+    return cls(images, labels, classes, name, split)
 
-    def __len__(self): return len(self.labels)
+# %% ../nbs/01_data.ipynb #d04c6222
+@patch
+def __len__(self: ImageSet): return len(self.labels)
 
-    @property
-    def shape(self): "The images' shape, N×H×W×C."; return self.images.shape
+# %% ../nbs/01_data.ipynb #8a42564e
+@patch(as_prop=True)
+def shape(self: ImageSet):
+    "The images' shape, N×H×W×C."
+    return self.images.shape
 
-    @property
-    def n_channels(self): return self.images.shape[-1]
+# %% ../nbs/01_data.ipynb #8a83d105
+@patch(as_prop=True)
+def n_channels(self: ImageSet):
+    "The number of channels C: 1 (grayscale) or 3 (colour)."
+    return self.images.shape[-1]
 
-    def subset(self, idx  # integer indices or a boolean mask of length N
-              ) -> ImageSet:
-        "A new `ImageSet` with the records `idx` (same classes, name and split)."
-        idx = np.asarray(idx)
-        if idx.dtype == bool:
-            if idx.shape != (len(self),): raise InputError(f"a boolean mask must have length {len(self)}, got shape {idx.shape}")
-            idx = np.flatnonzero(idx)
-        if idx.ndim != 1 or not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
-            raise InputError(f"idx must be 1-D integer indices or a boolean mask, got dtype {idx.dtype}, shape {idx.shape}")
-        idx = idx.astype(np.int64)
-        if idx.size == 0: raise InputError("idx selects no records; an ImageSet needs at least one image")
-        if idx.min() < -len(self) or idx.max() >= len(self):
-            raise InputError(f"idx out of range for an ImageSet of {len(self)} records")
-        return ImageSet(self.images[idx], self.labels[idx], list(self.classes), self.name, self.split)
+# %% ../nbs/01_data.ipynb #89093e4c
+@patch
+def __repr__(self: ImageSet):
+    n, h, w, c = self.images.shape
+    return (f"ImageSet({self.name!r}, split={self.split!r}, n={n}, image={h}×{w}×{c}, "
+            f"classes={len(self.classes)})")
 
-    def class_counts(self) -> pd.Series:
-        "Number of records per class (every class listed, zeros included), indexed by class name."
-        counts = np.bincount(self.labels, minlength=len(self.classes))
-        return pd.Series(counts, index=pd.Index(self.classes, name="class"), name="count")
+# %% ../nbs/01_data.ipynb #2d1b61e8
+@patch
+def subset(self: ImageSet,
+           idx  # integer indices or a boolean mask of length N
+          ) -> ImageSet:
+    "A new `ImageSet` with the records `idx` (same classes, name and split)."
+    idx = np.asarray(idx)
+    if idx.dtype == bool:
+        if idx.shape != (len(self),): raise InputError(f"a boolean mask must have length {len(self)}, got shape {idx.shape}")
+        idx = np.flatnonzero(idx)
+    if idx.ndim != 1 or not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
+        raise InputError(f"idx must be 1-D integer indices or a boolean mask, got dtype {idx.dtype}, shape {idx.shape}")
+    idx = idx.astype(np.int64)
+    if idx.size == 0: raise InputError("idx selects no records; an ImageSet needs at least one image")
+    if idx.min() < -len(self) or idx.max() >= len(self):
+        raise InputError(f"idx out of range for an ImageSet of {len(self)} records")
+    return ImageSet(self.images[idx], self.labels[idx], list(self.classes), self.name, self.split)
 
-    def to_rgb(self) -> ImageSet:
-        "The same set with 3 channels (grayscale repeated); returns `self` if already RGB."
-        if self.n_channels == 3: return self
-        return ImageSet(np.repeat(self.images, 3, axis=-1), self.labels, list(self.classes), self.name, self.split)
+# %% ../nbs/01_data.ipynb #052f7f50
+@patch
+def class_counts(self: ImageSet) -> pd.Series:
+    "Number of records per class (every class listed, zeros included), indexed by class name."
+    counts = np.bincount(self.labels, minlength=len(self.classes))
+    return pd.Series(counts, index=pd.Index(self.classes, name="class"), name="count")
 
-    def __repr__(self):
-        n, h, w, c = self.images.shape
-        return (f"ImageSet({self.name!r}, split={self.split!r}, n={n}, image={h}×{w}×{c}, "
-                f"classes={len(self.classes)})")
+# %% ../nbs/01_data.ipynb #cad66848
+@patch
+def to_rgb(self: ImageSet) -> ImageSet:
+    "The same set with 3 channels (grayscale repeated); returns `self` if already RGB."
+    if self.n_channels == 3: return self
+    return ImageSet(np.repeat(self.images, 3, axis=-1), self.labels, list(self.classes), self.name, self.split)
 
-# %% ../nbs/01_data.ipynb #e8a44f10
-def stratified_sample(labels,              # integer labels, length N
-                      n: int,              # how many records to keep (all of them if n ≥ N)
-                      seed: int=0,         # random seed: same seed, same subset
-                      min_per_class: int=0 # keep at least this many of every class (or all of a smaller class)
-                     ) -> np.ndarray:
-    "Sorted indices of a stratified random subset of `n` of the records labelled `labels`."
-    labels = np.asarray(labels); N = len(labels)
-    if n >= N: return np.arange(N)
-    classes, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    floor = np.minimum(min_per_class, counts)
-    if floor.sum() > n:
-        raise InputError(f"cannot keep {min_per_class} record(s) of each of {len(classes)} classes in only {n} records; "
-                         f"use a limit of at least {int(floor.sum())}")
-    quota = counts * (n / N)
-    take = np.maximum(np.floor(quota).astype(np.int64), floor)
-    while take.sum() > n:   # the floors pushed us over: give back from the classes furthest above their quota
-        over = np.where(take > floor, take - quota, -np.inf)
-        take[int(np.argmax(over))] -= 1
-    while take.sum() < n:   # largest remainders first
-        room = np.where(take < counts, quota - take, -np.inf)
-        take[int(np.argmax(room))] += 1
-    rng = np.random.default_rng(seed)
-    order = np.argsort(inv, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    picked = [rng.permutation(order[s:s + c])[:t] for s, c, t in zip(starts, counts, take)]
-    return np.sort(np.concatenate(picked))
-
-# %% ../nbs/01_data.ipynb #ed184c54
-def stratified_split(labels,        # integer labels, length N
-                     fractions: dict, # split name → fraction, e.g. {"train": .7, "val": .1, "test": .2}
-                     seed: int=0      # fixed seed of the split
-                    ) -> dict:
-    "Split name → sorted indices: disjoint stratified parts; `test`, then `val`, drawn first, `train` gets the rest."
-    labels = np.asarray(labels); N = len(labels)
-    rest = np.arange(N); out = {}
-    for part in [p for p in ("test", "val") if p in fractions]:
-        n = int(round(fractions[part] * N))
-        pick = stratified_sample(labels[rest], n, seed=seed) if n < len(rest) else np.arange(len(rest))
-        out[part] = rest[pick]
-        rest = np.setdiff1d(rest, out[part], assume_unique=True)
-    out["train"] = rest
-    return out
-
-# %% ../nbs/01_data.ipynb #deebcae4
+# %% ../nbs/01_data.ipynb #a4733e02
 DEFAULT_DATASET = "fashionmnist"
 SPLITS = ("train", "val", "test")
 VAL_FRACTION = 0.1   # val = a stratified 10 % of train where a source has no val split
 SPLIT_SEED = 0       # the fixed seed of every split featvae makes itself (independent of `seed`)
 
+# %% ../nbs/01_data.ipynb #c21f2d62
 @dataclass(frozen=True)
 class DatasetSource:
     "One registered data source."
@@ -192,34 +180,38 @@ class DatasetSource:
 
 _REGISTRY: dict = {}
 
-def register_dataset(name, description, splits, available, how_to_get=""):
+# %% ../nbs/01_data.ipynb #1d0b8bc6
+def register_dataset(name,            # the name `load_dataset` knows it by
+                     description,     # one line for `list_datasets`
+                     splits,          # where its splits come from
+                     available,       # available(root) -> bool: can it load offline now?
+                     how_to_get=""):  # what to do when it cannot
     "Decorator: register `loader` under `name`."
     def deco(loader):
         _REGISTRY[name] = DatasetSource(name, description, splits, loader, available, how_to_get)
         return loader
     return deco
 
-# %% ../nbs/01_data.ipynb #586d075a
-def _check_size(size) -> tuple|None:
-    "`None`, a positive int (square) or (height, width) → `None` or (h, w)."
+# %% ../nbs/01_data.ipynb #6b787e26
+def _check_size(size,             # None, a positive int (square) or (height, width)
+                name: str="size"  # the argument's name, for the message
+               ) -> tuple|None:
+    "`None` → `None`; a positive int `s` → `(s, s)`; `(height, width)` of positive ints → `(h, w)`."
     if size is None: return None
-    if isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size > 0: return (int(size), int(size))
-    if (isinstance(size, (tuple, list)) and len(size) == 2
-            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in size)):
-        return (int(size[0]), int(size[1]))
-    raise InputError(f"size must be None, a positive int or (height, width), got {size!r}")
+    if isinstance(size, (tuple, list)):
+        if len(size) != 2: raise InputError(f"{name} must be None, an integer ≥ 1 or (height, width), got {size!r}")
+        return tuple(check_int(v, f"{name}[{i}]", low=1) for i, v in enumerate(size))
+    return (check_int(size, name, low=1, hint="or pass None or (height, width)"),) * 2
 
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
+# %% ../nbs/01_data.ipynb #142a2d31
 def resize_images(images: np.ndarray, # uint8 N×H×W×C
                   size,               # int or (height, width)
-                  batch: int=1024) -> np.ndarray:
+                  batch: int=1024     # images per torch call
+                 ) -> np.ndarray:
     "Resize uint8 N×H×W×C images (bilinear, antialiased, in batches with torch); returns uint8."
-    import torch
+    images = _check_images(images)
     h, w = _check_size(size)
+    batch = check_int(batch, "batch", low=1)
     if images.shape[1:3] == (h, w): return images
     out = np.empty((len(images), h, w, images.shape[-1]), np.uint8)
     for s in range(0, len(images), batch):
@@ -228,8 +220,7 @@ def resize_images(images: np.ndarray, # uint8 N×H×W×C
         out[s:s + batch] = r.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     return out
 
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
-
+# %% ../nbs/01_data.ipynb #8649421d
 @contextlib.contextmanager
 def _socket_timeout(seconds):
     "Bound every socket operation (downloads) to `seconds`, so an offline machine fails fast."
@@ -238,12 +229,15 @@ def _socket_timeout(seconds):
     try: yield
     finally: socket.setdefaulttimeout(old)
 
+# %% ../nbs/01_data.ipynb #18ffced1
 def _open_image(path):
     "Open an image file lazily with PIL; an unreadable one raises `CorruptFileError` naming the file."
-    from PIL import Image, UnidentifiedImageError
     try: return Image.open(path)
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise CorruptFileError(f"{path} is not a readable image ({e}); delete or replace it") from e
+
+# %% ../nbs/01_data.ipynb #5e4c4d71
+_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 
 def _scan_images(files) -> tuple:
     "(all grayscale?, set of (width, height)) of image files, from their headers only."
@@ -252,6 +246,7 @@ def _scan_images(files) -> tuple:
         with _open_image(f) as im: modes.add(im.mode); sizes.add(im.size)
     return all(m in _GRAY_MODES for m in modes), sizes
 
+# %% ../nbs/01_data.ipynb #95455cef
 def _target_size(sizes, size, where) -> tuple:
     "`size` if given, else the one size all images share (h, w); mixed sizes without `size` → `InputError`."
     if size is not None: return size
@@ -261,14 +256,15 @@ def _target_size(sizes, size, where) -> tuple:
                          f"pass size=224 (or any int, or (height, width)) to resize them all")
     w, h = next(iter(sizes)); return (h, w)
 
+# %% ../nbs/01_data.ipynb #e796e8df
 def _pil_convert(im, hw, gray) -> np.ndarray:
     "A PIL image as uint8 h×w×c (c = 1 if `gray` else 3), resized bilinearly if needed."
-    from PIL import Image
     h, w = hw
     im = im.convert("L" if gray else "RGB")
     if im.size != (w, h): im = im.resize((w, h), Image.BILINEAR)
     return np.asarray(im).reshape(h, w, -1)
 
+# %% ../nbs/01_data.ipynb #45f3a138
 def _files_to_array(files, hw, gray, where="") -> np.ndarray:
     "Decode image files one at a time into uint8 N×h×w×c."
     out = np.empty((len(files), hw[0], hw[1], 1 if gray else 3), np.uint8)
@@ -306,16 +302,19 @@ def read_idx(path,            # an IDX file, gzip'ed (.gz) or not
                                f"({'truncated' if got < expected else 'trailing bytes'}); delete it and get a fresh copy")
     return np.frombuffer(data, np.uint8, offset=4 + 4 * nd).reshape(dims)
 
-# %% ../nbs/01_data.ipynb #3e26ce8e
+# %% ../nbs/01_data.ipynb #ae935d8a
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
-def _fashion_dirs(root):
+# %% ../nbs/01_data.ipynb #198ddd81
+def _fashion_dirs(root) -> list:
+    "The folders searched for Fashion-MNIST's files, in order."
     dirs = [Path(root), Path(root) / "FashionMNIST" / "raw"] if root is not None else []
     data = cache_dir("data", create=False)
     return dirs + [Path(DEBIAN_FASHION_MNIST), data, data / "FashionMNIST" / "raw"]
 
+# %% ../nbs/01_data.ipynb #8626b2c8
 def _fashion_files(root, part):
     "The (images, labels) files of `part` ('train' or 't10k') in the first directory that has both, else None."
     for d in _fashion_dirs(root):
@@ -326,8 +325,20 @@ def _fashion_files(root, part):
         if all(found): return tuple(found)
     return None
 
+# %% ../nbs/01_data.ipynb #f3f4f9a8
+def _fashion_available(root=None) -> bool:
+    "Whether both parts of Fashion-MNIST are on this machine."
+    return _fashion_files(root, "train") is not None and _fashion_files(root, "t10k") is not None
+
+# %% ../nbs/01_data.ipynb #691e993f
+def _stamp(*paths) -> tuple:
+    "(modification time, size) of each file: part of a cache key, so changed files are read again."
+    return tuple((os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths)
+
+# %% ../nbs/01_data.ipynb #bea4d4a5
 @functools.lru_cache(maxsize=4)
 def _read_fashion_cached(img_path, lbl_path, stamp):
+    "Fashion-MNIST's images and labels from one pair of IDX files, checked against each other."
     X = read_idx(img_path, ndim=3); y = read_idx(lbl_path, ndim=1)
     if X.shape[1:] != (28, 28):
         raise CorruptFileError(f"{img_path} holds {X.shape[1]}×{X.shape[2]} images; Fashion-MNIST images are 28×28")
@@ -337,11 +348,23 @@ def _read_fashion_cached(img_path, lbl_path, stamp):
         raise CorruptFileError(f"{lbl_path} has label {int(y.max())}; Fashion-MNIST labels are 0–9")
     return X, y.astype(np.int64)
 
-def _stamp(*paths): return tuple((os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths)
+# %% ../nbs/01_data.ipynb #e3975b9e
+def _take(X, y, idx): return X[idx], y[idx]
 
-def _fashion_available(root=None): return _fashion_files(root, "train") is not None and _fashion_files(root, "t10k") is not None
+# %% ../nbs/01_data.ipynb #93bd3de8
+@functools.lru_cache(maxsize=6)
+def _fashion_split(img_path, lbl_path, stamp, split):
+    "One split as read-only arrays, cached: a repeated load costs nothing."
+    X, y = _read_fashion_cached(img_path, lbl_path, stamp)
+    if split != "test":
+        X, y = _take(X, y, stratified_split(y, {"train": 1 - VAL_FRACTION, "val": VAL_FRACTION}, SPLIT_SEED)[split])
+    X, y = X[..., None], y.copy()
+    X.flags.writeable = False; y.flags.writeable = False
+    return X, y
 
-def _fashion_download(root):
+# %% ../nbs/01_data.ipynb #3e359283
+def _fashion_download(root) -> Path:
+    "Download Fashion-MNIST with torchvision into `root` (default: the data cache); `OfflineError` if that fails."
     target = Path(root) if root is not None else cache_dir("data")
     try:
         import torchvision
@@ -352,10 +375,12 @@ def _fashion_download(root):
                            f"seems offline: install Debian's copy with `sudo apt-get install dataset-fashion-mnist`") from e
     return target
 
+# %% ../nbs/01_data.ipynb #1fa7e012
 @register_dataset("fashionmnist", "Fashion-MNIST: 70,000 28×28 grayscale clothing images, 10 balanced classes",
                   "train/test official; val = stratified 10 % of train", _fashion_available,
                   "sudo apt-get install dataset-fashion-mnist, or download=True")
 def _load_fashionmnist(split, root=None, size=None, download=False):
+    "Loader of `fashionmnist`: one split as (images, labels, classes)."
     part = "t10k" if split == "test" else "train"
     files = _fashion_files(root, part)
     if files is None and download: files = _fashion_files(_fashion_download(root), part)
@@ -367,35 +392,26 @@ def _load_fashionmnist(split, root=None, size=None, download=False):
     X, y = _fashion_split(str(files[0]), str(files[1]), _stamp(*files), split)
     return X, y, FASHION_MNIST_CLASSES
 
-@functools.lru_cache(maxsize=6)
-def _fashion_split(img_path, lbl_path, stamp, split):
-    "One split as read-only arrays, cached: a repeated load costs nothing."
-    X, y = _read_fashion_cached(img_path, lbl_path, stamp)
-    if split != "test":
-        X, y = _take(X, y, stratified_split(y, {"train": 1 - VAL_FRACTION, "val": VAL_FRACTION}, SPLIT_SEED)[split])
-    X, y = X[..., None], y.copy()
-    X.flags.writeable = False; y.flags.writeable = False
-    return X, y
-
-def _take(X, y, idx): return X[idx], y[idx]
-
-# %% ../nbs/01_data.ipynb #afcf6685
+# %% ../nbs/01_data.ipynb #75106d47
 @functools.lru_cache(maxsize=1)
 def _digits_arrays():
+    "scikit-learn's digits as read-only uint8 8×8 images (0–255) and int64 labels."
     from sklearn.datasets import load_digits
     d = load_digits()
     X = np.round(d.images * (255 / 16)).astype(np.uint8)
     X.flags.writeable = False
     return X, d.target.astype(np.int64)
 
+# %% ../nbs/01_data.ipynb #ffcc114a
 @register_dataset("digits", "scikit-learn's digits: 1,797 8×8 grayscale handwritten digits, 10 classes (ships with sklearn)",
                   "stratified 70/10/20 train/val/test, fixed seed", lambda root=None: True, "bundled with scikit-learn")
 def _load_digits(split, root=None, size=None, download=False):
+    "Loader of `digits`: one split as (images, labels, classes)."
     X, y = _digits_arrays()
     idx = stratified_split(y, {"train": .7, "val": .1, "test": .2}, SPLIT_SEED)[split]
     return X[idx][..., None], y[idx], [str(i) for i in range(10)]
 
-# %% ../nbs/01_data.ipynb #ea2973f9
+# %% ../nbs/01_data.ipynb #52f9ff9d
 MEDMNIST_SIZES = (28, 64, 128, 224)
 
 @functools.lru_cache(maxsize=1)
@@ -404,14 +420,29 @@ def medmnist_flags() -> dict:
     from medmnist import INFO
     return {flag: info for flag, info in INFO.items() if not flag.endswith("3d") and "url_224" in info}
 
-def _medmnist_root(root): return Path(root) if root is not None else cache_dir("data", "medmnist", create=False)
+# %% ../nbs/01_data.ipynb #9de35d86
+def _medmnist_classes(info: dict) -> list:
+    "The label names of a MedMNIST INFO entry, in label order."
+    return [info["label"][k] for k in sorted(info["label"], key=int)]
 
-def medmnist_path(flag: str, size: int=28, root=None) -> Path:
+# %% ../nbs/01_data.ipynb #6c022577
+def _medmnist_root(root) -> Path:
+    "`root`, or the default MedMNIST folder in the data cache."
+    return Path(root) if root is not None else cache_dir("data", "medmnist", create=False)
+
+# %% ../nbs/01_data.ipynb #1791fa50
+def medmnist_path(flag: str,      # a 2-D MedMNIST+ flag, e.g. "bloodmnist"
+                  size: int=28,   # 28, 64, 128 or 224 px
+                  root=None       # the folder (default: `cache_dir("data", "medmnist")`)
+                 ) -> Path:
     "Where featvae (and medmnist) expect the npz of `flag` at `size` px."
+    flag, size = check_choice(flag, "flag", tuple(medmnist_flags())), check_choice(size, "size", MEDMNIST_SIZES)
     return _medmnist_root(root) / (f"{flag}.npz" if size == 28 else f"{flag}_{size}.npz")
 
+# %% ../nbs/01_data.ipynb #a32cbb14
 @functools.lru_cache(maxsize=8)
 def _read_npz(path, stamp):
+    "All arrays of a MedMNIST npz, read-only; `CorruptFileError` if it is unreadable or lacks a split."
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)
@@ -426,28 +457,31 @@ def _read_npz(path, stamp):
     for v in out.values(): v.flags.writeable = False
     return out
 
+# %% ../nbs/01_data.ipynb #513bd21b
 def _medmnist_column(flag, info, column):
     "The label column chosen in `medmnist/<flag>:<column>` as (index, name)."
-    labels = [info["label"][k] for k in sorted(info["label"], key=int)]
+    labels = _medmnist_classes(info)
     if column.isdigit() and int(column) < len(labels): return int(column), labels[int(column)]
     match = [i for i, l in enumerate(labels) if l.lower() == column.lower()]
     if match: return match[0], labels[match[0]]
     raise InputError(f"medmnist/{flag}:{column}: no such label column; choose 0–{len(labels) - 1} or a name: "
                      + ", ".join(f"{i}={l}" for i, l in enumerate(labels)))
 
-def _load_medmnist(flag, split, root=None, size=None, download=False, column=None):
-    info = medmnist_flags()[flag]
-    px = 28 if size is None else size
-    if px not in MEDMNIST_SIZES:
-        raise InputError(f"medmnist/{flag} comes in sizes {MEDMNIST_SIZES}; got size={px}")
+# %% ../nbs/01_data.ipynb #17c94b60
+def _medmnist_check_task(flag, info, column):
+    "Refuse a multi-label flag without a column, and a single-label flag with one."
     multi = info["task"].startswith("multi-label")
     if multi and column is None:
-        labels = [info["label"][k] for k in sorted(info["label"], key=int)]
+        labels = _medmnist_classes(info)
         raise InputError(f"medmnist/{flag} is multi-label ({len(labels)} binary findings per image); choose one as a "
                          f"binary task with 'medmnist/{flag}:<column>', e.g. 'medmnist/{flag}:0' ({labels[0]}). Columns: "
                          + ", ".join(f"{i}={l}" for i, l in enumerate(labels)))
     if column is not None and not multi:
         raise InputError(f"medmnist/{flag} is a {info['task']} task with one label per image; drop ':{column}' from the name")
+
+# %% ../nbs/01_data.ipynb #d1a14d66
+def _medmnist_file(flag, info, px, split, root, download) -> Path:
+    "The npz of `flag` at `px` px, downloaded with medmnist if missing and `download`; else `DataNotFoundError`."
     path = medmnist_path(flag, px, root)
     if not path.is_file() and download:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -459,9 +493,15 @@ def _load_medmnist(flag, split, root=None, size=None, download=False, column=Non
             raise OfflineError(f"downloading medmnist/{flag} ({px} px) into {path.parent} failed ({type(e).__name__}: "
                                f"{str(e)[:200]}); this machine seems offline: copy {path.name} there by hand") from e
     if not path.is_file():
+        url = info.get("url" if px == 28 else f"url_{px}", "zenodo")
         raise DataNotFoundError(f"medmnist/{flag} at {px} px needs the file {path}; it is not there. Pass download=True "
-                                f"to download it with medmnist, or copy {path.name} from MedMNIST ({info.get('url' if px == 28 else f'url_{px}', 'zenodo')}) "
+                                f"to download it with medmnist, or copy {path.name} from MedMNIST ({url}) "
                                 f"into {path.parent} (or pass root=<folder with it>)")
+    return path
+
+# %% ../nbs/01_data.ipynb #aa6f750c
+def _medmnist_split_arrays(path, split, px) -> tuple:
+    "(images, labels as N×k) of `split` in the npz at `path`, checked for `px`-pixel uint8 images."
     z = _read_npz(str(path), _stamp(path))
     X, y = z[f"{split}_images"], z[f"{split}_labels"]
     if len(X) != len(y):
@@ -470,37 +510,65 @@ def _load_medmnist(flag, split, root=None, size=None, download=False, column=Non
         raise CorruptFileError(f"{path}: {split}_images has shape {X.shape}, expected N×{px}×{px}[×3] for size={px}")
     if X.dtype != np.uint8: raise CorruptFileError(f"{path}: {split}_images has dtype {X.dtype}, expected uint8")
     y = np.asarray(y)
-    if y.ndim == 1: y = y[:, None]
-    if multi:
+    return X, (y[:, None] if y.ndim == 1 else y)
+
+# %% ../nbs/01_data.ipynb #d441a4ab
+def _medmnist_labels(path, split, y, info, column) -> tuple:
+    "(int64 labels, class names) from the N×k labels `y`: the chosen `column`, or the one label column."
+    if column is not None:
         c, cname = column
         if y.ndim != 2 or y.shape[1] <= c:
             raise CorruptFileError(f"{path}: {split}_labels has shape {y.shape}; cannot take label column {c}")
-        return X, y[:, c].astype(np.int64), [f"no {cname}", cname]
+        return y[:, c].astype(np.int64), [f"no {cname}", cname]
     if y.ndim != 2 or y.shape[1] != 1:
         raise CorruptFileError(f"{path}: {split}_labels has shape {y.shape}, expected N×1 for the {info['task']} task")
-    classes = [info["label"][k] for k in sorted(info["label"], key=int)]
+    classes = _medmnist_classes(info)
     if len(y) and (y.min() < 0 or y.max() >= len(classes)):
         raise CorruptFileError(f"{path}: {split}_labels has labels outside 0–{len(classes) - 1}")
-    return X, y[:, 0], classes
+    return y[:, 0], classes
+
+# %% ../nbs/01_data.ipynb #02fdce24
+def _load_medmnist(flag, split, root=None, size=None, download=False, column=None):
+    "Loader of `medmnist/<flag>[:<column>]`: one split as (images, labels, classes)."
+    info = medmnist_flags()[flag]
+    px = 28 if size is None else size
+    if px not in MEDMNIST_SIZES:
+        raise InputError(f"medmnist/{flag} comes in sizes {MEDMNIST_SIZES}; got size={px}")
+    _medmnist_check_task(flag, info, column)
+    path = _medmnist_file(flag, info, px, split, root, download)
+    X, y = _medmnist_split_arrays(path, split, px)
+    labels, classes = _medmnist_labels(path, split, y, info, column)
+    return X, labels, classes
+
+# %% ../nbs/01_data.ipynb #f9220062
+def _medmnist_available(flag, root=None) -> bool:
+    "Whether the npz of `flag` is there at any size."
+    return any(medmnist_path(flag, s, root).is_file() for s in MEDMNIST_SIZES)
 
 def _register_medmnist():
+    "Register every 2-D MedMNIST+ flag of the installed package."
     for flag, info in medmnist_flags().items():
         desc = f"MedMNIST+ {info['python_class']}: {info['description'].split('.')[0].strip()} ({info['task']}, {info['n_channels']} ch)"
         register_dataset(f"medmnist/{flag}", desc[:160], "official train/val/test",
-                         functools.partial(lambda root=None, flag=flag: any(medmnist_path(flag, s, root).is_file() for s in MEDMNIST_SIZES)),
+                         functools.partial(_medmnist_available, flag),
                          f"download=True, or copy {flag}[_<size>].npz into root")(functools.partial(_load_medmnist, flag))
 
 _register_medmnist()
 
-# %% ../nbs/01_data.ipynb #b48c929d
+# %% ../nbs/01_data.ipynb #5342e01e
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
-def _class_dirs(d: Path): return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _class_dirs(d: Path) -> list:
+    "The names of the visible sub-folders of `d`, sorted."
+    return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
 
-def _image_files(d: Path):
+# %% ../nbs/01_data.ipynb #af53abc7
+def _image_files(d: Path) -> list:
+    "The image files below `d` (any depth, hidden files and folders skipped), sorted."
     return sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
                   and not any(part.startswith(".") for part in p.relative_to(d).parts))
 
+# %% ../nbs/01_data.ipynb #04fe4589
 def _folder_records(path: Path):
     "split (or None) → list of (file, class name); and the sorted class names."
     if not path.is_dir():
@@ -516,29 +584,35 @@ def _folder_records(path: Path):
         raise InputError(f"folder:{path} has no class sub-folders; expected <path>/<class>/*.png or <path>/train/<class>/*.png")
     return recs, classes
 
+# %% ../nbs/01_data.ipynb #00033d3c
+def _folder_split_source(recs, split, path) -> tuple:
+    "(records `split` is drawn from, fractions to split them by, or None to take them all)."
+    if None in recs: return recs[None], {"train": .7, "val": .1, "test": .2}     # one folder: split it 70/10/20
+    if split in ("train", "val") and "val" not in recs and "train" in recs:     # no val/: val = 10 % of train/
+        return recs["train"], {"train": 1 - VAL_FRACTION, "val": VAL_FRACTION}
+    if split in recs: return recs[split], None
+    raise DataNotFoundError(f"folder:{path} has {sorted(recs)} sub-folders but no {split}/; add {path / split} "
+                            f"or use one of the splits it has")
+
+# %% ../nbs/01_data.ipynb #54abaecd
 @functools.lru_cache(maxsize=8)
 def _scan_folder(files, stamp): return _scan_images(files)
 
 @functools.lru_cache(maxsize=4)
 def _decode_folder(files, hw, gray, stamp):
+    "The images `files` decoded to uint8 N×h×w×c, cached."
     return _files_to_array(files, hw, gray, where=f"in {Path(files[0]).parents[1]}")
 
+# %% ../nbs/01_data.ipynb #2ca955c0
 def _load_folder(path, split, root=None, size=None, download=False):
+    "Loader of `folder:<path>`: one split as (images, labels, classes)."
     path = Path(path).expanduser()
     recs, classes = _folder_records(path)
-    cid = {c: i for i, c in enumerate(classes)}
-    if None in recs:                         # one folder: split it 70/10/20
-        files = recs[None]; fractions = {"train": .7, "val": .1, "test": .2}
-    elif split in ("train", "val") and "val" not in recs and "train" in recs:  # no val/: val = 10 % of train/
-        files = recs["train"]; fractions = {"train": 1 - VAL_FRACTION, "val": VAL_FRACTION}
-    elif split in recs:
-        files = recs[split]; fractions = None
-    else:
-        raise DataNotFoundError(f"folder:{path} has {sorted(recs)} sub-folders but no {split}/; add {path / split} "
-                                f"or use one of the splits it has")
+    files, fractions = _folder_split_source(recs, split, path)
     if not files:
         raise InputError(f"split {split!r} of folder:{path} has no images (looked for {sorted(IMAGE_EXTENSIONS)} "
                          f"in its class sub-folders)")
+    cid = {c: i for i, c in enumerate(classes)}
     labels = np.array([cid[c] for _, c in files], np.int64)
     if fractions is not None:
         idx = stratified_split(labels, fractions, SPLIT_SEED)[split]
@@ -546,16 +620,15 @@ def _load_folder(path, split, root=None, size=None, download=False):
             raise InputError(f"split {split!r} of folder:{path} is empty: {len(files)} images are too few for a "
                              f"{fractions} split; add images or use train/val/test sub-folders")
         files = [files[i] for i in idx]; labels = labels[idx]
-    # channels and the common size are decided over the whole folder, so every split agrees
     every = tuple(sorted(str(f) for fs in recs.values() for f, _ in fs))
     gray, sizes = _scan_folder(every, _stamp(*every))
     hw = _target_size(sizes, size, f"in folder:{path}")
     names = tuple(str(f) for f, _ in files)
-    X = _decode_folder(names, hw, gray, _stamp(*names))
-    return X, labels, classes
+    return _decode_folder(names, hw, gray, _stamp(*names)), labels, classes
 
-# %% ../nbs/01_data.ipynb #34573302
-def _medimeta_dir(root, dataset):
+# %% ../nbs/01_data.ipynb #34827b9e
+def _medimeta_dir(root, dataset) -> Path:
+    "The directory of MedIMeta's `dataset` in `root`; `DataNotFoundError` naming the ones there if it is missing."
     base = Path(root) if root is not None else cache_dir("data", "medimeta", create=False)
     d = base / dataset
     if not (d / "info.yaml").is_file():
@@ -566,9 +639,10 @@ def _medimeta_dir(root, dataset):
                                   f"(or pass root=<folder holding it>); featvae cannot download MedIMeta")
     return d
 
-def _load_medimeta(dataset, task, split, root=None, size=None, download=False):
+# %% ../nbs/01_data.ipynb #883bdddc
+def _medimeta_task(d, dataset, task) -> tuple:
+    "(info, upper-case task target, class names) of `task` from `<d>/info.yaml`."
     import yaml
-    d = _medimeta_dir(root, dataset)
     try: info = yaml.safe_load((d / "info.yaml").read_text())
     except (yaml.YAMLError, UnicodeDecodeError) as e: raise CorruptFileError(f"{d / 'info.yaml'} is not valid YAML ({e})") from e
     tasks = {t["task_name"]: t for t in (info or {}).get("tasks", [])}
@@ -580,6 +654,11 @@ def _load_medimeta(dataset, task, split, root=None, size=None, download=False):
         raise InputError(f"medimeta/{dataset}/{task} is a multi-label task; featvae needs one class per image: choose another task")
     lab = t.get("labels", [])
     classes = [lab[k] for k in sorted(lab)] if isinstance(lab, dict) else list(lab)
+    return info, target, classes
+
+# %% ../nbs/01_data.ipynb #1def280e
+def _medimeta_split(d, dataset, split) -> tuple:
+    "(image paths, their integer ids, the split file) listed in `<d>/splits/<split>.txt`."
     split_file = d / "splits" / f"{split}.txt"
     if not split_file.is_file():
         raise DataNotFoundError(f"medimeta/{dataset}: split file {split_file} not found; the dataset directory is incomplete")
@@ -587,59 +666,91 @@ def _load_medimeta(dataset, task, split, root=None, size=None, download=False):
     if not lines: raise InputError(f"split {split!r} of medimeta/{dataset} is empty ({split_file} lists no images)")
     try: ids = np.array([int(Path(l).stem) for l in lines])
     except ValueError as e: raise CorruptFileError(f"{split_file} lists a path that is not images/<number>.tiff ({e})") from e
+    return lines, ids, split_file
+
+# %% ../nbs/01_data.ipynb #fd8ca3e4
+def _medimeta_labels(d, dataset, task, split_file, ids) -> np.ndarray:
+    "The labels of the images `ids` from `<d>/task_labels/<task>.npy`."
     try: y_all = np.load(d / "task_labels" / f"{task}.npy", allow_pickle=False)
     except (OSError, ValueError) as e:
         raise CorruptFileError(f"medimeta/{dataset}/{task}: cannot read {d / 'task_labels' / (task + '.npy')} ({e})") from e
     if y_all.ndim == 2 and y_all.shape[1] == 1: y_all = y_all[:, 0]
     if y_all.ndim != 1: raise InputError(f"medimeta/{dataset}/{task} has labels of shape {y_all.shape}: not a one-label task")
     if ids.max() >= len(y_all): raise CorruptFileError(f"{split_file} refers to image {ids.max()} but there are {len(y_all)} labels")
-    y = y_all[ids]
-    if "BINARY" in target and not classes: classes = ["0", "1"]
+    return y_all[ids]
+
+# %% ../nbs/01_data.ipynb #621da6c6
+def _medimeta_tiffs(d, dataset, info, lines, size) -> np.ndarray:
+    "The images listed in `lines`, decoded from `<d>/images/`."
     img_dir = d / "images"
-    if img_dir.is_dir():
-        files = [str(d / l) if "/" in l else str(img_dir / l) for l in lines]
-        missing = [f for f in files if not os.path.isfile(f)]
-        if missing: raise DataNotFoundError(f"medimeta/{dataset}: {len(missing)} image file(s) missing, e.g. {missing[0]}")
-        gray, sizes = _scan_images(files)
-        if info.get("input_size"): gray = int(info["input_size"][0]) == 1
-        X = _files_to_array(files, _target_size(sizes, size, f"in {img_dir}"), gray, where=f"in {img_dir}")
-    elif (d / "images.hdf5").is_file():
-        try: import h5py
-        except ImportError as e:
-            raise DataNotFoundError(f"medimeta/{dataset} stores its images in {d / 'images.hdf5'}, which needs h5py: "
-                                    f"pip install h5py (or unpack the images/ folder of TIFF files)") from e
-        try:
-            with h5py.File(d / "images.hdf5", "r") as h: X = np.asarray(h["images"][np.sort(ids)])[np.argsort(np.argsort(ids))]
-        except (OSError, KeyError, ValueError, TypeError) as e:
-            raise CorruptFileError(f"{d / 'images.hdf5'} cannot be read as MedIMeta images ({e})") from e
-        X = _check_images(X, f"{d / 'images.hdf5'} images")
-        if size is not None: X = resize_images(X, size)
+    files = [str(d / l) if "/" in l else str(img_dir / l) for l in lines]
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing: raise DataNotFoundError(f"medimeta/{dataset}: {len(missing)} image file(s) missing, e.g. {missing[0]}")
+    gray, sizes = _scan_images(files)
+    if info.get("input_size"): gray = int(info["input_size"][0]) == 1
+    return _files_to_array(files, _target_size(sizes, size, f"in {img_dir}"), gray, where=f"in {img_dir}")
+
+# %% ../nbs/01_data.ipynb #7f638604
+def _medimeta_hdf5(d, dataset, ids, size) -> np.ndarray:
+    "The images `ids` (in that order) from `<d>/images.hdf5`, which needs h5py."
+    try: import h5py
+    except ImportError as e:
+        raise DataNotFoundError(f"medimeta/{dataset} stores its images in {d / 'images.hdf5'}, which needs h5py: "
+                                f"pip install h5py (or unpack the images/ folder of TIFF files)") from e
+    try:
+        with h5py.File(d / "images.hdf5", "r") as h: X = np.asarray(h["images"][np.sort(ids)])[np.argsort(np.argsort(ids))]
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        raise CorruptFileError(f"{d / 'images.hdf5'} cannot be read as MedIMeta images ({e})") from e
+    X = _check_images(X, f"{d / 'images.hdf5'} images")
+    return X if size is None else resize_images(X, size)
+
+# %% ../nbs/01_data.ipynb #adb14a9a
+def _load_medimeta(dataset, task, split, root=None, size=None, download=False):
+    "Loader of `medimeta/<dataset>/<task>`: one split as (images, labels, classes)."
+    d = _medimeta_dir(root, dataset)
+    info, target, classes = _medimeta_task(d, dataset, task)
+    lines, ids, split_file = _medimeta_split(d, dataset, split)
+    y = _medimeta_labels(d, dataset, task, split_file, ids)
+    if "BINARY" in target and not classes: classes = ["0", "1"]
+    if (d / "images").is_dir(): X = _medimeta_tiffs(d, dataset, info, lines, size)
+    elif (d / "images.hdf5").is_file(): X = _medimeta_hdf5(d, dataset, ids, size)
     else:
-        raise DataNotFoundError(f"medimeta/{dataset}: neither {img_dir} nor {d / 'images.hdf5'} exists; the dataset directory is incomplete")
+        raise DataNotFoundError(f"medimeta/{dataset}: neither {d / 'images'} nor {d / 'images.hdf5'} exists; "
+                                f"the dataset directory is incomplete")
     return X, y, classes or None
 
-# %% ../nbs/01_data.ipynb #6815b04c
-_TV_SETS = {
-    "dtd": ("DTD", "Describable Textures: 5,640 texture photos, 47 classes", True, 224),
-    "stl10": ("STL10", "STL-10: 13,000 labelled 96×96 photos, 10 classes", False, 96),
-    "oxford-pets": ("OxfordIIITPet", "Oxford-IIIT Pets: 7,349 photos, 37 cat and dog breeds", False, 224),
-    "fgvc-aircraft": ("FGVCAircraft", "FGVC-Aircraft: 10,000 aircraft photos, 100 variants", True, 224),
+# %% ../nbs/01_data.ipynb #00682c14
+_TV_SETS = {   # name → (torchvision class, description, has an official val split, default px, torchvision's folder)
+    "dtd": ("DTD", "Describable Textures: 5,640 texture photos, 47 classes", True, 224, "dtd"),
+    "stl10": ("STL10", "STL-10: 13,000 labelled 96×96 photos, 10 classes", False, 96, "stl10_binary"),
+    "oxford-pets": ("OxfordIIITPet", "Oxford-IIIT Pets: 7,349 photos, 37 cat and dog breeds", False, 224, "oxford-iiit-pet"),
+    "fgvc-aircraft": ("FGVCAircraft", "FGVC-Aircraft: 10,000 aircraft photos, 100 variants", True, 224, "fgvc-aircraft-2013b"),
 }
 
-def _tv_root(root): return Path(root) if root is not None else cache_dir("data", "torchvision", create=False)
+def _tv_root(root) -> Path:
+    "`root`, or the default torchvision folder in the data cache."
+    return Path(root) if root is not None else cache_dir("data", "torchvision", create=False)
 
+def _tv_available(name, root=None) -> bool:
+    "Whether torchvision's folder of `name` is in `root`."
+    return _tv_root(root).joinpath(_TV_SETS[name][4]).is_dir()
+
+# %% ../nbs/01_data.ipynb #7afe9330
+def _tv_kwargs(name, split) -> dict:
+    "The split arguments torchvision's class for `name` takes for featvae's (official) `split`."
+    if name == "oxford-pets": return dict(split="trainval" if split != "test" else "test", target_types="category")
+    if name == "stl10": return dict(split="train" if split != "test" else "test")
+    if name == "fgvc-aircraft": return dict(split=split, annotation_level="variant")
+    return dict(split=split)
+
+# %% ../nbs/01_data.ipynb #254003e4
 def _tv_dataset(name, split, root, download):
+    "torchvision's dataset object for `name` and its official `split`, from `root` (downloading if `download`)."
     import torchvision.datasets as D
-    cls_name, _, has_val, _ = _TV_SETS[name]
-    cls = getattr(D, cls_name)
-    kw = {"root": str(root), "download": download}
-    if name == "oxford-pets": kw.update(split="trainval" if split != "test" else "test", target_types="category")
-    elif name == "stl10": kw.update(split="train" if split != "test" else "test")
-    elif name == "fgvc-aircraft": kw.update(split=split, annotation_level="variant")
-    else: kw.update(split=split)
+    cls = getattr(D, _TV_SETS[name][0])
     if download: root.mkdir(parents=True, exist_ok=True)
     try:
-        with _socket_timeout(20): return cls(**kw)
+        with _socket_timeout(20): return cls(root=str(root), download=download, **_tv_kwargs(name, split))
     except RuntimeError as e:
         if download: raise OfflineError(f"{name}: torchvision could not download it into {root} ({e})") from e
         raise DataNotFoundError(f"{name} is not in {root} (torchvision: {e}). It can only be downloaded: pass download=True "
@@ -648,8 +759,10 @@ def _tv_dataset(name, split, root, download):
         raise OfflineError(f"{name}: downloading into {root} failed ({type(e).__name__}: {e}); this machine seems offline. "
                            f"Download it elsewhere with download=True and copy {root} here") from e
 
+# %% ../nbs/01_data.ipynb #71e14fb4
 @functools.lru_cache(maxsize=2)
 def _tv_arrays(name, split, root, size):
+    "(uint8 RGB images at `size`, int64 labels, class names) of torchvision's `split` of `name`, cached."
     ds = _tv_dataset(name, split, Path(root), False)
     X = np.empty((len(ds), size[0], size[1], 3), np.uint8); y = np.empty(len(ds), np.int64)
     for i in progress(range(len(ds)), desc=f"reading {name} {split}"):
@@ -657,10 +770,12 @@ def _tv_arrays(name, split, root, size):
         X[i] = _pil_convert(im, size, gray=False)
     return X, y, [str(c) for c in ds.classes]
 
+# %% ../nbs/01_data.ipynb #efd99860
 def _load_tv(name, split, root=None, size=None, download=False):
+    "Loader of torchvision's `name`: one split as (images, labels, classes)."
     root = _tv_root(root)
-    _, _, has_val, default_px = _TV_SETS[name]
-    size = size or (default_px, default_px)
+    has_val, default_px = _TV_SETS[name][2:4]
+    if size is None: size = (default_px, default_px)
     official = split if has_val or split == "test" else "train"
     if download: _tv_dataset(name, official, root, True)
     X, y, classes = _tv_arrays(name, official, str(root), size)
@@ -668,15 +783,13 @@ def _load_tv(name, split, root=None, size=None, download=False):
         X, y = _take(X, y, stratified_split(y, {"train": 1 - VAL_FRACTION, "val": VAL_FRACTION}, SPLIT_SEED)[split])
     return X, y, classes
 
-for _n, (_c, _d, _hv, _px) in _TV_SETS.items():
+# %% ../nbs/01_data.ipynb #c323eb07
+for _n, (_c, _d, _hv, _px, _dir) in _TV_SETS.items():
     register_dataset(_n, _d + " (torchvision, download-only)",
                      "official train/val/test" if _hv else "official train/test; val = stratified 10 % of train",
-                     lambda root=None, n=_n: _tv_root(root).joinpath(
-                         {"dtd": "dtd", "stl10": "stl10_binary", "oxford-pets": "oxford-iiit-pet",
-                          "fgvc-aircraft": "fgvc-aircraft-2013b"}[n]).is_dir(),
-                     "download=True (needs internet)")(functools.partial(_load_tv, _n))
+                     functools.partial(_tv_available, _n), "download=True (needs internet)")(functools.partial(_load_tv, _n))
 
-# %% ../nbs/01_data.ipynb #252f7178
+# %% ../nbs/01_data.ipynb #9bf7d34f
 _TEMPLATES = {"folder:<path>": ("Your own images in ImageFolder layout (<path>/{train,val,test}/<class>/*.png or <path>/<class>/*)",
                                 "train/val/test sub-folders (val = 10 % of train if missing), or stratified 70/10/20"),
               "medimeta/<dataset>/<task>": ("A MedIMeta dataset and task read from root (see the MedIMeta section)",
@@ -684,6 +797,29 @@ _TEMPLATES = {"folder:<path>": ("Your own images in ImageFolder layout (<path>/{
 
 def _valid_names() -> list: return sorted(_REGISTRY) + list(_TEMPLATES)
 
+# %% ../nbs/01_data.ipynb #0fbc086b
+def _resolve_medimeta(name: str) -> tuple:
+    "`medimeta/<dataset>/<task>` → (loader, canonical name)."
+    parts = name.split("/")
+    if len(parts) != 3 or not all(parts[1:]):
+        raise InputError(f"{name!r}: MedIMeta names are 'medimeta/<dataset>/<task>', e.g. 'medimeta/derm/disease'")
+    for part in parts[1:]:
+        if part in (".", "..") or "\\" in part or "\0" in part:
+            raise InputError(f"{name!r}: {part!r} is not a MedIMeta dataset or task name; use plain names such as "
+                             f"'medimeta/derm/disease'")
+    return functools.partial(_load_medimeta, parts[1], parts[2]), "medimeta/" + "/".join(parts[1:])
+
+# %% ../nbs/01_data.ipynb #e24aa527
+def _resolve_medmnist_column(low: str) -> tuple|None:
+    "`medmnist/<flag>:<column>` (lower case) → (loader, canonical name), or None if `<flag>` is unknown."
+    base, column = low.split(":", 1)
+    flag = base[len("medmnist/"):]
+    if base not in _REGISTRY: return None
+    info = medmnist_flags()[flag]
+    col = _medmnist_column(flag, info, column) if info["task"].startswith("multi-label") else column
+    return functools.partial(_load_medmnist, flag, column=col), f"{base}:{col[0] if isinstance(col, tuple) else col}"
+
+# %% ../nbs/01_data.ipynb #d0579c48
 def _resolve(name: str):
     "`name` → (loader(split, root=, size=, download=), canonical name)."
     if not isinstance(name, str) or not name.strip():
@@ -693,26 +829,27 @@ def _resolve(name: str):
         path = name[len("folder:"):]
         if not path: raise InputError("folder: needs a path, e.g. 'folder:/data/octdl'")
         return functools.partial(_load_folder, path), f"folder:{path}"
-    if name.lower().startswith("medimeta/"):   # dataset ids and task names are case-sensitive
-        parts = name.split("/")
-        if len(parts) != 3 or not all(parts[1:]):
-            raise InputError(f"{name!r}: MedIMeta names are 'medimeta/<dataset>/<task>', e.g. 'medimeta/derm/disease'")
-        return functools.partial(_load_medimeta, parts[1], parts[2]), "medimeta/" + "/".join(parts[1:])
+    if name.lower().startswith("medimeta/"): return _resolve_medimeta(name)   # dataset ids and task names keep their case
     low = name.lower().replace("_", "-")
     low = {"fashion-mnist": "fashionmnist", "mnist-fashion": "fashionmnist"}.get(low, low)
-    if low.startswith("medmnist/") and ":" in low:
-        base, column = low.split(":", 1)
-        flag = base[len("medmnist/"):]
-        if base in _REGISTRY:
-            info = medmnist_flags()[flag]
-            col = _medmnist_column(flag, info, column) if info["task"].startswith("multi-label") else column
-            return functools.partial(_load_medmnist, flag, column=col), f"{base}:{col[0] if isinstance(col, tuple) else col}"
+    if low.startswith("medmnist/") and ":" in low and (found := _resolve_medmnist_column(low)): return found
     if low in _REGISTRY: return _REGISTRY[low].loader, low
     close = difflib.get_close_matches(low, _valid_names(), n=3, cutoff=0.6)
     raise InputError(f"unknown dataset {name!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
                      + f". Valid names: {', '.join(_valid_names())}")
 
-# %% ../nbs/01_data.ipynb #0ae4348a
+# %% ../nbs/01_data.ipynb #97e0a01f
+def _limit_records(X, y, limit: int, seed: int, where: str) -> tuple:
+    "(X, y) cut to a stratified subset of `limit` records with every class; `InputError` if `limit` < classes."
+    if limit >= len(y): return X, y
+    n_classes = len(np.unique(y))
+    if limit < n_classes:
+        raise InputError(f"limit={limit} is smaller than the {n_classes} classes of {where}; "
+                         f"a stratified subset keeps every class, so use limit ≥ {n_classes}")
+    idx = stratified_sample(y, limit, seed=seed, min_per_class=1)
+    return X[idx], y[idx]
+
+# %% ../nbs/01_data.ipynb #5524f483
 def load_dataset(name: str=DEFAULT_DATASET, # a registered name (see `list_datasets()`), 'folder:<path>' or 'medimeta/<dataset>/<task>'
                  split: str="train",        # "train", "val" or "test"
                  *,
@@ -723,26 +860,19 @@ def load_dataset(name: str=DEFAULT_DATASET, # a registered name (see `list_datas
                  download: bool=False       # allow downloading missing files (needs the internet)
                 ) -> ImageSet:
     "Load one split of a dataset as an `ImageSet` (uint8 N×H×W×C, int64 labels), offline unless `download=True`."
-    if split not in SPLITS: raise InputError(f"split must be one of {SPLITS}, got {split!r}")
+    split = check_choice(split, "split", SPLITS)
     px = _check_size(size)
-    seed = _check_seed(seed)
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
-        raise InputError(f"limit must be None or a positive integer, got {limit!r}")
-    if not isinstance(download, bool): raise InputError(f"download must be True or False, got {download!r}")
+    seed = check_seed(seed)
+    if limit is not None: limit = check_int(limit, "limit", low=1, hint="or None for every record")
+    download = check_bool(download, "download")
     loader, canonical = _resolve(name)
     is_medmnist = canonical.startswith("medmnist/")
     if is_medmnist and size is not None and not isinstance(size, (int, np.integer)):
         raise InputError(f"{canonical}: size picks MedMNIST's resolution, one of {MEDMNIST_SIZES}; got {size!r}")
-    X, y, classes = loader(split, root=root, size=(int(size) if is_medmnist and size is not None else px), download=download)
+    X, y, classes = loader(split, root=root, size=(px[0] if is_medmnist and px is not None else px), download=download)
     if len(y) == 0:
         raise InputError(f"split {split!r} of {canonical} is empty (0 records); use another split or check the files")
-    if limit is not None and limit < len(y):
-        n_classes = len(np.unique(y))
-        if limit < n_classes:
-            raise InputError(f"limit={limit} is smaller than the {n_classes} classes of {canonical} ({split}); "
-                             f"a stratified subset keeps every class, so use limit ≥ {n_classes}")
-        idx = stratified_sample(y, limit, seed=seed, min_per_class=1)
-        X, y = X[idx], y[idx]
+    if limit is not None: X, y = _limit_records(X, y, limit, seed, f"{canonical} ({split})")
     if px is not None and X.shape[1:3] != px: X = resize_images(X, px)
     return ImageSet(X, y, classes, canonical, split)
 

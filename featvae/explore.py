@@ -6,27 +6,29 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['in_docs_build', 'show', 'nearest_real_distance', 'data_key', 'fit_umap', 'project', 'UmapExplorer', 'umap_figure',
-           'umap_explorer', 'KanonGrid', 'kanon_grid', 'class_projection', 'kanon_figure', 'kanon_tradeoff']
+__all__ = ['in_docs_build', 'show', 'release_sets', 'nearest_real_distance', 'data_key', 'fit_umap', 'project', 'UmapExplorer',
+           'umap_figure', 'umap_explorer', 'KanonGrid', 'kanon_grid', 'class_projection', 'kanon_figure',
+           'kanon_tradeoff']
 
-# %% ../nbs/09_explore.ipynb #1a62a7ac
+# %% ../nbs/09_explore.ipynb #c99398b6
 import hashlib
-import inspect
 import os
-import pickle
 import warnings
 from dataclasses import dataclass, field
 
-# %% ../nbs/09_explore.ipynb #0412cb08
+# %% ../nbs/09_explore.ipynb #841f9b30
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import torch
+import umap
+from fastcore.basics import patch
 from plotly.subplots import make_subplots
 
-# %% ../nbs/09_explore.ipynb #daea088d
-from .core import (InputError, atomic_path, cache_dir, check_features, check_labels,
-                          get_device, progress, seed_everything)
+# %% ../nbs/09_explore.ipynb #02c44cc6
+from .core import InputError, atomic_path, cache_dir, check_features, check_int, check_labels, progress
+from .experiment import StudyData, release_metrics
+from .methods import METHODS, expand_specs, parse_spec
+from .neighbors import knn
 
 # %% ../nbs/09_explore.ipynb #38fd3151
 def in_docs_build() -> bool:
@@ -41,7 +43,7 @@ def show(widget_fn,       # a no-argument callable returning the live widget
     display(obj)
     return obj
 
-# %% ../nbs/09_explore.ipynb #0c921fae
+# %% ../nbs/09_explore.ipynb #0a39bcf1
 def _as_xyc(obj, name: str="real"):
     "`(X float32, y int64, class names)` from an `Embeddings`-like object or an `(X, y)` pair."
     if hasattr(obj, "x") and hasattr(obj, "y"):
@@ -62,12 +64,25 @@ def _is_sampler(obj) -> bool:
     return callable(getattr(obj, "sample", None)) and not isinstance(obj, (tuple, list)) and not hasattr(obj, "x")
 
 def _takes_temperature(sampler) -> bool:
-    try: return "temperature" in inspect.signature(sampler.sample).parameters
-    except (TypeError, ValueError): return False
+    "Whether a sampler (a scikit-learn-style estimator with `sample(labels, seed=None)`) has a `temperature` parameter."
+    return "temperature" in sampler.get_params()
 
-def _as_released(released, dim: int) -> dict:
-    "Normalise `released` to `{name: (X, y) or sampler}`."
+def release_sets(specs,         # release specs from the method table, e.g. ["ksame:k=5", "cvae_online"]
+                 X, y,          # the real training vectors and labels the releases are made from
+                 seed: int=0,   # passed to the methods that take one
+                 device=None) -> dict:
+    "`{label: release}` for the explorer: an online method's fitted model (sampled live), else its released `(X, y)`."
+    out = {}
+    for spec in expand_specs(specs):
+        model = spec.make(seed=seed, device=device).fit(X, y)
+        out[spec.label()] = model if spec.method.mode == "online" else model.resample(X, y)
+    return out
+
+def _as_released(released, dim: int, real=None) -> dict:
+    "Normalise `released` to `{name: (X, y) or sampler}`; a list of specs is made from `real` `(X, y)`."
     if released is None: return {}
+    if isinstance(released, (list, tuple)) and all(isinstance(r, str) for r in released):
+        released = release_sets(released, *real)
     if _is_sampler(released) or not isinstance(released, dict): released = {type(released).__name__ if _is_sampler(released) else "released": released}
     out = {}
     for k, v in released.items():
@@ -79,39 +94,21 @@ def _as_released(released, dim: int) -> dict:
             out[str(k)] = (X, y)
     return out
 
-# %% ../nbs/09_explore.ipynb #1437d134
-def _knn(Q, R, k: int=1, block: int=4096, device=None):
-    "Exact k-NN `(dist Q×k, idx Q×k)` of the rows of `Q` among the rows of `R` (blocked, never a full Q×R matrix beyond one block)."
-    try:
-        from featvae.privacy import knn
-    except ImportError: knn = None
-    if knn is not None:
-        d, i = knn(Q, R, k=k, block=block, device=device)
-        return np.asarray(d, np.float32), np.asarray(i, np.int64)
-    dev = get_device(device)
-    Rt = torch.from_numpy(R).to(dev)
-    ds, ix = [], []
-    with torch.no_grad():
-        for s in range(0, len(Q), block):
-            m, j = torch.cdist(torch.from_numpy(Q[s:s+block]).to(dev), Rt).topk(k, dim=1, largest=False)
-            ds.append(m.cpu()); ix.append(j.cpu())
-    if not ds: return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
-    return torch.cat(ds).numpy().astype(np.float32), torch.cat(ix).numpy().astype(np.int64)
-
+# %% ../nbs/09_explore.ipynb #c93a7789
 def nearest_real_distance(Q,                 # N×D query vectors
                           R,                 # M×D real vectors
                           self_idx=None,     # for real queries: each query's own row in `R`, excluded
                           device=None) -> np.ndarray:
     "Euclidean distance from each query to its nearest real record (excluding the query's own row when `self_idx` is given)."
     Q, R = check_features(Q, "Q"), check_features(R, "R", dim=np.asarray(Q).shape[1])
-    if self_idx is None: return _knn(Q, R, 1, device=device)[0][:, 0]
+    if self_idx is None: return knn(Q, R, 1, device=device)[0][:, 0]
     self_idx = np.asarray(self_idx, np.int64)
     if len(R) < 2: raise InputError("R needs at least 2 rows to exclude each query's own row")
-    d, j = _knn(Q, R, 2, device=device)
+    d, j = knn(Q, R, 2, device=device)
     # the nearest row that is not the query's own (its own row is at distance 0, so it is 1st or tied 2nd)
     return np.where(j[:, 0] == self_idx, d[:, 1], d[:, 0]).astype(np.float32)
 
-# %% ../nbs/09_explore.ipynb #bdc97372
+# %% ../nbs/09_explore.ipynb #ef0649ec
 _UMAP_CACHE: dict = {}
 _PROJ_CACHE: dict = {}
 
@@ -124,63 +121,50 @@ def data_key(*arrays, **params) -> str:
     h.update(repr(sorted(params.items())).encode())
     return h.hexdigest()[:24]
 
-def _disk_get(path):
-    try:
-        with open(path, "rb") as f: return pickle.load(f)
-    except Exception: return None  # missing or unreadable: recompute
-
-def _disk_put(path, obj):
-    try:
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f: pickle.dump(obj, f)
-    except OSError: pass  # a read-only cache is not an error
-
-# %% ../nbs/09_explore.ipynb #dc69e902
+# %% ../nbs/09_explore.ipynb #5e2987b6
 def fit_umap(X,                     # N×D real vectors
              n_neighbors: int=15,   # UMAP's neighbourhood size
              min_dist: float=0.1,   # UMAP's minimum distance in the map
-             seed: int=0,           # UMAP's random_state (fixed → reproducible map)
-             disk: bool=True):      # also cache on disk under `cache_dir("umap")`
-    "A fitted 2-D `umap.UMAP` on `X`, cached in the process (and on disk) by data and parameters; `.key_` holds the cache key."
+             seed: int=0):          # UMAP's random_state (fixed → reproducible map)
+    "A fitted 2-D `umap.UMAP` on `X`, cached in the process by data and parameters; `.key_` holds the cache key."
     X = check_features(X, "X", min_rows=n_neighbors + 2)
     key = data_key(X, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed)
-    if key in _UMAP_CACHE: return _UMAP_CACHE[key]
-    path = cache_dir("umap") / f"fit-{key}.pkl"
-    r = _disk_get(path) if disk else None
-    if r is None:
-        import umap
+    if key not in _UMAP_CACHE:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "n_jobs overridden by setting random_state" etc.
             r = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed).fit(X)
         r.key_ = key
-        if disk: _disk_put(path, r)
-    _UMAP_CACHE[key] = r
-    return r
+        _UMAP_CACHE[key] = r
+    return _UMAP_CACHE[key]
+
+# %% ../nbs/09_explore.ipynb #b39a5b52
+def _load_projection(path, n: int):
+    "The cached `n × 2` projection at `path`, or None if it is missing or not exactly that."
+    try: P = np.load(path, allow_pickle=False)
+    except (OSError, ValueError): return None
+    return P if P.shape == (n, 2) and P.dtype == np.float32 and np.isfinite(P).all() else None
 
 def project(reducer,          # a reducer from `fit_umap`
             X,                # vectors to place in its map
-            disk: bool=True): # also cache on disk
+            disk: bool=True): # also cache on disk (as .npy)
     "2-D positions of `X` in `reducer`'s map (`reducer.transform`), cached by reducer and data."
     X = check_features(X, "X")
     key = data_key(X, reducer=getattr(reducer, "key_", id(reducer)))
     if key in _PROJ_CACHE: return _PROJ_CACHE[key]
     path = cache_dir("umap") / f"proj-{key}.npy"
-    P = None
-    if disk and path.exists():
-        try: P = np.load(path)
-        except Exception: P = None
-    if P is None or P.shape != (len(X), 2):
+    P = _load_projection(path, len(X)) if disk else None
+    if P is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             P = np.asarray(reducer.transform(X), np.float32)
         if disk:
             try:
                 with atomic_path(path) as tmp: np.save(tmp, P)
-            except OSError: pass
+            except OSError: pass   # a read-only cache is not an error
     _PROJ_CACHE[key] = P
     return P
 
-# %% ../nbs/09_explore.ipynb #8c48e068
+# %% ../nbs/09_explore.ipynb #f32749f3
 _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
             "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd"]
 
@@ -188,7 +172,7 @@ class UmapExplorer:
     "Shared state of `umap_explorer` / `umap_figure`: a UMAP of the real vectors and released sets placed in it."
     def __init__(self,
                  real,                       # an `Embeddings` (.x, .y, .classes) or an (X, y) pair
-                 released=None,              # {name: (X, y) | Embeddings | sampler}, or one fitted CVAE
+                 released=None,              # {name: (X, y) | Embeddings | sampler}, a list of method specs, or one fitted CVAE
                  fit_size: int=2000,         # fit the map on at most this many real vectors (random, by `seed`)
                  max_points: int=2000,       # at most this many points per source are placed/plotted
                  seed: int=0,                # subsets, UMAP and sampler labels
@@ -196,11 +180,11 @@ class UmapExplorer:
                  device=None,
                  **umap_kwargs):             # `n_neighbors`, `min_dist` for `fit_umap`
         self.X, self.y, self.classes = _as_xyc(real, "real")
-        self.released = _as_released(released, self.X.shape[1])
+        self.released = _as_released(released, self.X.shape[1], (self.X, self.y))
         self.seed, self.disk, self.device, self.max_points = seed, disk, device, max_points
         g = np.random.default_rng(seed)
         self.fit_idx = np.sort(g.permutation(len(self.X))[:fit_size])
-        self.reducer = fit_umap(self.X[self.fit_idx], seed=seed, disk=disk, **umap_kwargs)
+        self.reducer = fit_umap(self.X[self.fit_idx], seed=seed, **umap_kwargs)
         self.real_pos = np.asarray(self.reducer.embedding_, np.float32)
         self.real_order = np.random.default_rng(seed + 1).permutation(len(self.fit_idx))
         self.real_dist = nearest_real_distance(self.X[self.fit_idx], self.X, self_idx=self.fit_idx, device=device)
@@ -213,68 +197,71 @@ class UmapExplorer:
     def is_sampler(self, name) -> bool: return name is not None and _is_sampler(self.released[name])
     def has_temperature(self, name) -> bool: return self.is_sampler(name) and _takes_temperature(self.released[name])
 
-    def placed(self, name, temperature: float=1.0):
-        "`(X, y, positions, index, distance)` of released set `name` (a sampler is sampled once per temperature)."
-        src = self.released[name]
-        key = (name, round(float(temperature), 4) if self.is_sampler(name) else None)
-        if key in self._placed: return self._placed[key]
-        if self.is_sampler(name):
-            g = np.random.default_rng(self.seed + 2)
-            labels = g.choice(self.y, size=min(self.max_points, len(self.y)), replace=False)
-            seed_everything(self.seed)
-            kw = {"temperature": float(temperature)} if self.has_temperature(name) else {}
-            try:
-                if "seed" in inspect.signature(src.sample).parameters: kw["seed"] = self.seed
-            except (TypeError, ValueError): pass
-            X, y = src.sample(labels, **kw)
-            X, y = check_features(X, f"{name}.sample(...) X", dim=self.X.shape[1]), check_labels(y, len(X))
-            idx = np.arange(len(X))
-        else:
-            X, y = src
-            idx = np.sort(np.random.default_rng(self.seed + 3).permutation(len(X))[:self.max_points])
-            X, y = X[idx], y[idx]
-        pos = project(self.reducer, X, disk=self.disk and not self.is_sampler(name))
-        dist = nearest_real_distance(X, self.X, device=self.device)
-        self._placed[key] = out = (X, y, pos, idx, dist)
-        return out
+# %% ../nbs/09_explore.ipynb #445f24bb
+@patch
+def placed(self: UmapExplorer, name, temperature: float=1.0):
+    "`(X, y, positions, index, distance)` of released set `name` (a sampler is sampled once per temperature)."
+    src = self.released[name]
+    key = (name, round(float(temperature), 4) if self.is_sampler(name) else None)
+    if key in self._placed: return self._placed[key]
+    if self.is_sampler(name):
+        g = np.random.default_rng(self.seed + 2)
+        labels = g.choice(self.y, size=min(self.max_points, len(self.y)), replace=False)
+        if self.has_temperature(name): src.set_params(temperature=float(temperature))
+        X, y = src.sample(labels, seed=self.seed)
+        X, y = check_features(X, f"{name}.sample(...) X", dim=self.X.shape[1]), check_labels(y, len(X))
+        idx = np.arange(len(X))
+    else:
+        X, y = src
+        idx = np.sort(np.random.default_rng(self.seed + 3).permutation(len(X))[:self.max_points])
+        X, y = X[idx], y[idx]
+    pos = project(self.reducer, X, disk=self.disk and not self.is_sampler(name))
+    dist = nearest_real_distance(X, self.X, device=self.device)
+    self._placed[key] = out = (X, y, pos, idx, dist)
+    return out
 
-    def traces(self, name=None, classes=None, n: int=500, temperature: float=1.0) -> list[dict]:
-        "Plotly trace dicts for one choice of controls: 2 × n_classes traces (real, released) in a fixed order."
-        keep = set(range(len(self.classes))) if classes is None else {self._cid(c) for c in classes}
-        o = self.real_order
-        ry = self.y[self.fit_idx][o]
-        sel = o[np.isin(ry, list(keep))][:n]
-        real = dict(pos=self.real_pos[sel], y=self.y[self.fit_idx][sel], idx=self.fit_idx[sel], dist=self.real_dist[sel])
-        if name is not None:
-            X, y, pos, idx, dist = self.placed(name, temperature)
-            s = np.flatnonzero(np.isin(y, list(keep)))[:n]
-            rel = dict(pos=pos[s], y=y[s], idx=idx[s], dist=dist[s])
-        else: rel = None
-        out = []
-        for src, d, sym in (("real", real, "circle"), (name or "released", rel, "x")):
-            for c, cname in enumerate(self.classes):
-                m = (d["y"] == c) if d is not None else np.zeros(0, bool)
-                P = d["pos"][m] if d is not None else np.zeros((0, 2))
-                cd = [[src, cname, int(i), float(v)] for i, v in zip(d["idx"][m], d["dist"][m])] if d is not None else []
-                out.append(dict(type="scatter", mode="markers", x=P[:, 0].tolist(), y=P[:, 1].tolist(), customdata=cd,
-                                name=cname if src == "real" else f"{cname} · {src}", legendgroup=cname,
-                                showlegend=src == "real",
-                                marker=dict(color=_PALETTE[c % len(_PALETTE)], symbol=sym,
-                                            size=6 if src == "real" else 7, opacity=0.45 if src == "real" else 0.9,
-                                            line=dict(width=0)),
-                                hovertemplate="<b>%{customdata[0]}</b> #%{customdata[2]}<br>class %{customdata[1]}"
-                                              "<br>nearest real record: %{customdata[3]:.3f}<extra></extra>"))
-        return out
+# %% ../nbs/09_explore.ipynb #25fd5193
+@patch
+def traces(self: UmapExplorer, name=None, classes=None, n: int=500, temperature: float=1.0) -> list[dict]:
+    "Plotly trace dicts for one choice of controls: 2 × n_classes traces (real, released) in a fixed order."
+    keep = set(range(len(self.classes))) if classes is None else {self._cid(c) for c in classes}
+    o = self.real_order
+    ry = self.y[self.fit_idx][o]
+    sel = o[np.isin(ry, list(keep))][:n]
+    real = dict(pos=self.real_pos[sel], y=self.y[self.fit_idx][sel], idx=self.fit_idx[sel], dist=self.real_dist[sel])
+    if name is not None:
+        X, y, pos, idx, dist = self.placed(name, temperature)
+        s = np.flatnonzero(np.isin(y, list(keep)))[:n]
+        rel = dict(pos=pos[s], y=y[s], idx=idx[s], dist=dist[s])
+    else: rel = None
+    out = []
+    for src, d, sym in (("real", real, "circle"), (name or "released", rel, "x")):
+        for c, cname in enumerate(self.classes):
+            m = (d["y"] == c) if d is not None else np.zeros(0, bool)
+            P = d["pos"][m] if d is not None else np.zeros((0, 2))
+            cd = [[src, cname, int(i), float(v)] for i, v in zip(d["idx"][m], d["dist"][m])] if d is not None else []
+            out.append(dict(type="scatter", mode="markers", x=P[:, 0].tolist(), y=P[:, 1].tolist(), customdata=cd,
+                            name=cname if src == "real" else f"{cname} · {src}", legendgroup=cname,
+                            showlegend=src == "real",
+                            marker=dict(color=_PALETTE[c % len(_PALETTE)], symbol=sym,
+                                        size=6 if src == "real" else 7, opacity=0.45 if src == "real" else 0.9,
+                                        line=dict(width=0)),
+                            hovertemplate="<b>%{customdata[0]}</b> #%{customdata[2]}<br>class %{customdata[1]}"
+                                          "<br>nearest real record: %{customdata[3]:.3f}<extra></extra>"))
+    return out
 
-    def title(self, name=None, temperature: float=1.0) -> str:
-        if name is None: return "UMAP of the real vectors"
-        t = f" (temperature {temperature:g})" if self.has_temperature(name) else ""
-        return f"UMAP: ● real vs ✕ {name}{t}"
+# %% ../nbs/09_explore.ipynb #db5676a3
+@patch
+def title(self: UmapExplorer, name=None, temperature: float=1.0) -> str:
+    if name is None: return "UMAP of the real vectors"
+    t = f" (temperature {temperature:g})" if self.has_temperature(name) else ""
+    return f"UMAP: ● real vs ✕ {name}{t}"
 
-    def _cid(self, c) -> int:
-        if isinstance(c, (int, np.integer)) and 0 <= c < len(self.classes): return int(c)
-        if str(c) in self.classes: return self.classes.index(str(c))
-        raise InputError(f"unknown class {c!r}; known: {self.classes}")
+@patch
+def _cid(self: UmapExplorer, c) -> int:
+    if isinstance(c, (int, np.integer)) and 0 <= c < len(self.classes): return int(c)
+    if str(c) in self.classes: return self.classes.index(str(c))
+    raise InputError(f"unknown class {c!r}; known: {self.classes}")
 
 # %% ../nbs/09_explore.ipynb #d3c4d789
 def _umap_layout(title: str) -> dict:
@@ -356,18 +343,16 @@ class KanonGrid:
     def __repr__(self):
         return f"KanonGrid(ks={self.ks}, releases={len(self.metrics)}, N={len(self.X)}, classes={len(self.classes)})"
 
-# %% ../nbs/09_explore.ipynb #1ff1e785
-def _release_metrics(Xr, yr, X, y, hold, test, seed, n_boot, device, probe_kwargs, train=None):
-    from featvae.privacy import privacy_report
-    from featvae.probe import linear_probe
-    p = linear_probe(train if train is not None else (Xr, yr), hold, test, reference=X, seed=seed,
-                     device=device, **(probe_kwargs or {}))
-    r = privacy_report(X, Xr, hold[0], n_boot=n_boot, seed=seed, device=device)
-    return dict(probe_auc=float(p["auc"].iloc[0]), mia_auc=float(r["mia_auc"]), dcr_median=float(r["dcr_median"]))
+# %% ../nbs/09_explore.ipynb #d4803fee
+def _grid_jobs(ks, per_class, cvae) -> list:
+    "The releases of the grid as specs, in plotting order."
+    specs = ["identity"] + [f"ksame:k={k},per_class={str(pc).lower()}" for pc in per_class for k in ks]
+    return [parse_spec(s) for s in specs + (["cvae", "cvae_online"] if cvae is not None else [])]
 
+# %% ../nbs/09_explore.ipynb #c600ba72
 def kanon_grid(real,                     # real training vectors: an `Embeddings` or (X, y)
-               holdout,                  # real records NOT in `real`: probe early stopping and MIA non-members
-               test,                     # real test set for the probe AUC
+               holdout,                  # real records NOT in `real`: probe early stopping (the study's val)
+               test,                     # real test set: the probe AUC, and the attack's non-members
                ks=(2, 5, 10, 20, 50),    # the k's of the slider
                per_class=(False, True),  # which k-Same variants: class-agnostic (False) and/or per class (True)
                cvae=None,                # optional fitted `CVAEAnonymizer` (fitted on `real`), marked offline + online
@@ -377,35 +362,32 @@ def kanon_grid(real,                     # real training vectors: an `Embeddings
                online_samples_per_epoch: int|None=None, # CVAE online probe: samples an epoch (default 10 × N, the paper's)
                device=None) -> KanonGrid:
     "Compute the whole k-Same grid (and CVAE / real reference points) once, for an instant slider."
-    from featvae.ksame import KSame
     X, y, classes = _as_xyc(real, "real")
     Xh, yh, _ = _as_xyc(holdout, "holdout"); Xt, yt, _ = _as_xyc(test, "test")
     for nm, A in (("holdout", Xh), ("test", Xt)):
         if A.shape[1] != X.shape[1]: raise InputError(f"{nm} has {A.shape[1]} features but real has {X.shape[1]}: same backbone?")
-    ks = sorted({int(k) for k in ks})
-    if not ks or ks[0] < 1 or ks[-1] > len(X):
-        raise InputError(f"ks must be integers in 1..{len(X)} (the number of real records), got {ks}")
-    hold, tst = (Xh, yh), (Xt, yt)
-    jobs = [("real", None, None)] + [("k-Same" + (" per class" if pc else ""), k, pc) for pc in per_class for k in ks]
-    if cvae is not None: jobs += [("CVAE offline", None, None), ("CVAE online", None, None)]
+    ks = sorted({check_int(k, "each of ks", low=2, high=len(X)) for k in ks})
+    if not ks: raise InputError("ks is empty; give the k's of the slider, e.g. ks=(2, 5, 10)")
+    data = StudyData((X, y), (Xh, yh), (Xt, yt))
     rows, groups = [], {}
-    for method, k, pc in progress(jobs, desc="k-anonymity grid", leave=True):
-        train = None
-        if method == "real": Xr, yr = X, y
-        elif method.startswith("k-Same"):
-            ksm = KSame(k=k, per_class=pc, device=device)
-            Xr, yr = ksm.fit_resample(X, y)
-            groups[(k, pc)] = np.asarray(ksm.clusters_, np.int64)
-        else:
-            Xr, yr = cvae.sample(y, seed=seed) if "seed" in inspect.signature(cvae.sample).parameters else cvae.sample(y)
-            if method == "CVAE online": train = cvae
-        pk = dict(probe_kwargs or {})
-        if train is not None and online_samples_per_epoch is not None: pk["samples_per_epoch"] = int(online_samples_per_epoch)
-        m = _release_metrics(Xr, yr, X, y, hold, tst, seed, n_boot, device, pk, train=train)
-        rows.append(dict(method=method, k=k, per_class=pc, **m))
+    for spec in progress(_grid_jobs(ks, per_class, cvae), desc="k-anonymity grid", leave=True):
+        kw, pk = spec.kwargs(), dict(probe_kwargs or {})
+        if spec.name == "ksame":
+            model = spec.make(device=device).fit(X, y)
+            groups[(kw["k"], kw["per_class"])] = np.asarray(model.clusters_, np.int64)
+        else: model = cvae if spec.name.startswith("cvae") else spec.make().fit(X, y)
+        if spec.method.mode == "online":
+            rel = model
+            if online_samples_per_epoch is not None: pk["samples_per_epoch"] = int(online_samples_per_epoch)
+        else: rel = model.resample(X, y)
+        m = {metric: v for sigma, metric, v in release_metrics(rel, data, seed=seed, probe_params=pk, fidelity=False,
+                                                               privacy_params=dict(n_boot=n_boot), device=device) if sigma == 0}
+        rows.append(dict(spec=str(spec), label=spec.label(), method=spec.name,
+                         k=kw.get("k") if spec.name == "ksame" else None, per_class=kw.get("per_class") if spec.name == "ksame" else None,
+                         probe_auc=m["auc"], mia_auc=m["mia_auc"], dcr_median=m["dcr_median"]))
     return KanonGrid(pd.DataFrame(rows), groups, X, y, classes, ks)
 
-# %% ../nbs/09_explore.ipynb #f7104bed
+# %% ../nbs/09_explore.ipynb #c9592f82
 def class_projection(grid: KanonGrid,     # from `kanon_grid`
                      k: int,              # one of `grid.ks`
                      per_class: bool=False,
@@ -428,15 +410,15 @@ def class_projection(grid: KanonGrid,     # from `kanon_grid`
     # k-Same means of every group that contains a record of this class (a class-agnostic group can mix classes)
     gc = g[m]
     ids = np.unique(gc[gc >= 0])
-    means = np.stack([grid.X[g == i].astype(np.float64).mean(0) for i in ids]) if len(ids) else np.zeros((0, X_dim := grid.X.shape[1]))
+    means = np.stack([grid.X[g == i].astype(np.float64).mean(0) for i in ids]) if len(ids) else np.zeros((0, grid.X.shape[1]))
     M = (means - mu) @ V
     gi = np.full(len(gc), -1); gi[gc >= 0] = np.searchsorted(ids, gc[gc >= 0])
     return P.astype(np.float32), M.astype(np.float32), gi
 
-# %% ../nbs/09_explore.ipynb #adaa5a34
-_SERIES = {"k-Same": "#d62728", "k-Same per class": "#ff7f0e"}
-_MARKS = {"real": ("#2ca02c", "circle-open", "real (no anonymisation)"),
-          "CVAE offline": ("#1f77b4", "star", "CVAE offline"), "CVAE online": ("#9467bd", "star-diamond", "CVAE online")}
+# %% ../nbs/09_explore.ipynb #75ab8664
+_SERIES = {False: "#d62728", True: "#ff7f0e"}        # k-Same class-agnostic, per class
+_MARKS = {"identity": "circle-open", "cvae": "star", "cvae_online": "star-diamond"}   # the reference releases
+_HOVER = {"mia_auc": "MIA AUC", "dcr_median": "median DCR"}
 
 def _kanon_traces(grid: KanonGrid, k, per_class, cls) -> list:
     "All traces of the trade-off figure, in a fixed order (the widget updates them in place)."
@@ -456,26 +438,32 @@ def _kanon_traces(grid: KanonGrid, k, per_class, cls) -> list:
                       line=dict(color="white", width=1)), name=f"k-Same means (k={k})",
                       hovertemplate="group mean<extra></extra>")]
     df = grid.metrics
-    cur = df[(df.k == k) & (df.per_class == per_class) & df.method.str.startswith("k-Same")]
+    ks_rows = df[df.method == "ksame"]
+    cur = ks_rows[(ks_rows.k == k) & (ks_rows.per_class == per_class)]
     for col, xaxis in (("mia_auc", "x2"), ("dcr_median", "x3")):
-        for meth, colr in _SERIES.items():
-            s = df[df.method == meth].sort_values("k")
+        for pc, colr in _SERIES.items():
+            s = ks_rows[ks_rows.per_class == pc].sort_values("k")
+            if not len(s): continue
+            name = parse_spec(s.spec.iloc[0]).label(omit=("k",))
             out.append(go.Scatter(x=s[col].tolist(), y=s.probe_auc.tolist(), mode="lines+markers+text", text=[f"k={v:g}" for v in s.k],
                                   textposition="top center", textfont=dict(size=9, color=colr),
-                                  line=dict(color=colr), marker=dict(size=7), name=meth, legendgroup=meth,
+                                  line=dict(color=colr), marker=dict(size=7), name=name, legendgroup=name,
                                   showlegend=col == "mia_auc", xaxis=xaxis, yaxis=xaxis.replace("x", "y"),
-                                  hovertemplate=f"{meth} k=%{{text}}<br>{col}=%{{x:.3f}}<br>probe AUC=%{{y:.1f}}<extra></extra>"))
-        for meth, (colr, sym, label) in _MARKS.items():
+                                  hovertemplate=f"{name} %{{text}}<br>{_HOVER[col]} %{{x:.3f}}<br>probe AUC %{{y:.1f}}<extra></extra>"))
+        for meth, sym in _MARKS.items():
             s = df[df.method == meth]
+            if not len(s): continue
+            colr, label = METHODS[meth].color, METHODS[meth].label
             out.append(go.Scatter(x=s[col].tolist(), y=s.probe_auc.tolist(), mode="markers", marker=dict(color=colr, symbol=sym, size=14,
                                   line=dict(width=2, color=colr)), name=label, legendgroup=meth, showlegend=col == "mia_auc",
                                   xaxis=xaxis, yaxis=xaxis.replace("x", "y"),
-                                  hovertemplate=f"{label}<br>{col}=%{{x:.3f}}<br>probe AUC=%{{y:.1f}}<extra></extra>"))
+                                  hovertemplate=f"{label}<br>{_HOVER[col]} %{{x:.3f}}<br>probe AUC %{{y:.1f}}<extra></extra>"))
         out.append(go.Scatter(x=cur[col].tolist(), y=cur.probe_auc.tolist(), mode="markers", name=f"current k={k}", legendgroup="current",
                               showlegend=col == "mia_auc", marker=dict(size=22, color="rgba(0,0,0,0)", line=dict(width=3, color="black")),
                               xaxis=xaxis, yaxis=xaxis.replace("x", "y"), hoverinfo="skip"))
     return out
 
+# %% ../nbs/09_explore.ipynb #549fed1d
 def _kanon_title(grid, k, per_class, cls) -> str:
     cname = grid.classes[cls] if isinstance(cls, (int, np.integer)) else str(cls)
     return f"k-Same, k={k} ({'per class' if per_class else 'class-agnostic'}): class {cname}, and where k lands on utility vs privacy"
@@ -491,6 +479,7 @@ def _kanon_layout(fig, grid, k, per_class, cls):
     fig.update_annotations(font_size=13)
     return fig
 
+# %% ../nbs/09_explore.ipynb #a51466fa
 def kanon_figure(grid: KanonGrid,        # from `kanon_grid`
                  k: int|None=None,       # the k shown (default: the middle of `grid.ks`)
                  per_class: bool=False,  # class-agnostic (False) or per-class k-Same

@@ -8,33 +8,35 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['Embeddings', 'extract', 'embeddings_cache_path', 'embed_dataset']
 
-# %% ../nbs/03_extract.ipynb #cfd53e77
+# %% ../nbs/03_extract.ipynb #4d254e6f
 import datetime
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# %% ../nbs/03_extract.ipynb #93046043
+# %% ../nbs/03_extract.ipynb #e00a7e0b
 import numpy as np
 import pandas as pd
-import torch
+from fastcore.basics import patch
 
-# %% ../nbs/03_extract.ipynb #459463fa
+# %% ../nbs/03_extract.ipynb #a7248c79
 import featvae
 from .core import (InputError, DataNotFoundError, CorruptFileError, cache_dir, atomic_path, atomic_write,
-                          check_features, check_labels, progress)
+                          check_bool, check_choice, check_features, check_int, check_labels, check_seed)
+from .data import SPLITS, load_dataset
 from .backbones import Backbone, load_backbone, DEFAULT_BACKBONE, BACKBONES
 
-# %% ../nbs/03_extract.ipynb #452fb602
+# %% ../nbs/03_extract.ipynb #be1a0b78
 @dataclass
 class Embeddings:
     "Feature vectors `x` (float32 N×D) with labels `y` (int64 N), class names and provenance `meta`."
-    x: np.ndarray
-    y: np.ndarray
-    classes: list = field(default_factory=list)
-    meta: dict = field(default_factory=dict)
+    x: np.ndarray                                 # float32 N×D (any real array-like is converted)
+    y: np.ndarray                                 # int64 N (an N×1 column is flattened)
+    classes: list = field(default_factory=list)   # class names, index = label; default "0", "1", …
+    meta: dict = field(default_factory=dict)      # where the vectors came from
 
     def __post_init__(self):
         self.x = check_features(self.x, "x", min_rows=0)
@@ -45,29 +47,42 @@ class Embeddings:
             raise InputError(f"labels must lie in 0..{len(self.classes) - 1} (one per class name), got {self.y.min()}..{self.y.max()}")
         self.meta = dict(self.meta)
 
-    def __len__(self): return len(self.x)
-    @property
-    def dim(self) -> int: return self.x.shape[1]
+# %% ../nbs/03_extract.ipynb #ec0cb782
+@patch
+def __len__(self: Embeddings): return len(self.x)
 
-    def class_counts(self) -> pd.Series:
-        "Number of vectors per class (every class, in label order)."
-        return pd.Series(np.bincount(self.y, minlength=len(self.classes)), index=pd.Index(self.classes, name="class"), name="count")
+# %% ../nbs/03_extract.ipynb #87e7984c
+@patch(as_prop=True)
+def dim(self: Embeddings) -> int:
+    "The dimension D of the vectors."
+    return self.x.shape[1]
 
-    def __repr__(self):
-        m = self.meta
-        src = ", ".join(f"{k}={m[k]!r}" for k in ("dataset", "split", "backbone", "image_size") if k in m)
-        return f"Embeddings(n={len(self)}, dim={self.dim}, classes={len(self.classes)}{', ' + src if src else ''})"
+# %% ../nbs/03_extract.ipynb #c33210c4
+@patch
+def class_counts(self: Embeddings) -> pd.Series:
+    "Number of vectors per class (every class, in label order)."
+    return pd.Series(np.bincount(self.y, minlength=len(self.classes)), index=pd.Index(self.classes, name="class"), name="count")
 
-# %% ../nbs/03_extract.ipynb #737c9616
+# %% ../nbs/03_extract.ipynb #19b982c5
+@patch
+def __repr__(self: Embeddings):
+    m = self.meta
+    src = ", ".join(f"{k}={m[k]!r}" for k in ("dataset", "split", "backbone", "image_size") if k in m)
+    return f"Embeddings(n={len(self)}, dim={self.dim}, classes={len(self.classes)}{', ' + src if src else ''})"
+
+# %% ../nbs/03_extract.ipynb #73a59ce5
 def _json_default(o):
+    "A JSON-serialisable stand-in for `o`."
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (np.floating,)): return float(o)
     if isinstance(o, (tuple, set)): return list(o)
     if isinstance(o, Path): return str(o)
     return str(o)
 
-def _save(self: Embeddings, path  # `.npz` or `.safetensors`
-         ) -> Path:
+# %% ../nbs/03_extract.ipynb #e0e87261
+@patch
+def save(self: Embeddings, path  # `.npz` or `.safetensors`
+        ) -> Path:
     "Write the embeddings to `path` atomically; returns the path."
     path = Path(path)
     meta, classes = json.dumps(self.meta, default=_json_default), json.dumps(self.classes)
@@ -81,8 +96,10 @@ def _save(self: Embeddings, path  # `.npz` or `.safetensors`
     else: raise InputError(f"path must end in .npz or .safetensors, got {path.name!r}")
     return path
 
-def _load(cls, path  # a file written by `Embeddings.save`
-         ) -> Embeddings:
+# %% ../nbs/03_extract.ipynb #f473988e
+@patch(cls_method=True)
+def load(cls: Embeddings, path  # a file written by `Embeddings.save`
+        ) -> Embeddings:
     "Read embeddings written by `save`; raises `CorruptFileError` if the file is unreadable."
     path = Path(path)
     if path.suffix not in (".npz", ".safetensors"): raise InputError(f"path must end in .npz or .safetensors, got {path.name!r}")
@@ -100,24 +117,32 @@ def _load(cls, path  # a file written by `Embeddings.save`
     except Exception as e:
         raise CorruptFileError(f"{path} is not a readable featvae embeddings file ({type(e).__name__}: {e}); delete it and extract again") from e
 
-def _to_reference_npz(self: Embeddings, path) -> Path:
+# %% ../nbs/03_extract.ipynb #35cd6cac
+@patch
+def to_reference_npz(self: Embeddings, path  # the `.npz` to write
+                    ) -> Path:
     "Write the paper code's layout: an `.npz` with `embeddings` (N×D float32) and `labels` (N int64)."
     path = Path(path)
     with atomic_write(path, "wb") as f: np.savez(f, embeddings=self.x, labels=self.y)
     return path
 
-Embeddings.save, Embeddings.load, Embeddings.to_reference_npz = _save, classmethod(_load), _to_reference_npz
+# %% ../nbs/03_extract.ipynb #4f93d214
+def _check_backbone_size(bb: Backbone, image_size) -> None:
+    "Refuse an `image_size` that differs from the loaded backbone's."
+    if image_size is not None and check_int(image_size, "image_size", low=1) != bb.image_size:
+        raise InputError(f"image_size={image_size} differs from the backbone's {bb.image_size}; load the backbone with that size")
 
-# %% ../nbs/03_extract.ipynb #a45867b3
+# %% ../nbs/03_extract.ipynb #5a499344
 def _resolve_backbone(backbone, image_size=None, device=None) -> Backbone:
+    "`backbone` as a loaded `Backbone` (loading it by name if needed), on `device` if one is given."
     if isinstance(backbone, Backbone):
-        if image_size is not None and int(image_size) != backbone.image_size:
-            raise InputError(f"image_size={image_size} differs from the backbone's {backbone.image_size}; load the backbone with that size")
+        _check_backbone_size(backbone, image_size)
         if device is not None: backbone.to(device)
         return backbone
     if isinstance(backbone, str): return load_backbone(backbone, image_size=image_size, device=device)
     raise InputError(f"backbone must be a name (see list_backbones()) or a Backbone, got {type(backbone).__name__}")
 
+# %% ../nbs/03_extract.ipynb #41d2a12d
 def extract(imageset,                # an `ImageSet` (images uint8 N×H×W×C, labels, classes, name, split)
             backbone=DEFAULT_BACKBONE, # a `Backbone` or a backbone name
             *,
@@ -137,37 +162,87 @@ def extract(imageset,                # an `ImageSet` (images uint8 N×H×W×C, l
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     return Embeddings(x, imageset.labels, list(getattr(imageset, "classes", None) or []), meta)
 
-# %% ../nbs/03_extract.ipynb #b4bdc7a4
-def _slug(s) -> str: return re.sub(r"[^A-Za-z0-9._-]+", "_", str(s)).strip("_") or "x"
+# %% ../nbs/03_extract.ipynb #6afad0c9
+def _slug(s) -> str:
+    "`s` reduced to a safe file-name part: runs of other characters become `_`, no leading dot, never empty."
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(s)).strip("_").lstrip(".") or "x"
 
-def embeddings_cache_path(name: str, split: str, backbone: str, image_size: int, *, limit=None, seed: int=0,
-                          pretrained: bool=True) -> Path:
-    "Where `embed_dataset` caches one split (a readable name plus a short hash of the full key)."
-    key = json.dumps([name, split, limit, seed, backbone, int(image_size), bool(pretrained)])
+def _check_name(v, name: str) -> str:
+    "`v` if it is a non-empty string; `InputError` naming the argument otherwise."
+    if not isinstance(v, str) or not v.strip(): raise InputError(f"{name} must be a non-empty string, got {v!r}")
+    return v
+
+# %% ../nbs/03_extract.ipynb #3ac95c20
+def embeddings_cache_path(name: str,           # the dataset name, as given to `embed_dataset`
+                          split: str,          # "train", "val" or "test"
+                          backbone: str,       # the backbone's name
+                          image_size: int,     # the backbone's input size in px
+                          *,
+                          limit: int|None=None,   # the subset size (None: every record)
+                          seed: int=0,            # the subset's seed
+                          pretrained: bool=True   # pre-trained or random weights
+                         ) -> Path:
+    "Where `embed_dataset` caches one split: a file in `cache_dir('embeddings')`, a readable name plus a hash of the key."
+    name, backbone = _check_name(name, "name"), _check_name(backbone, "backbone")
+    split = check_choice(split, "split", SPLITS)
+    image_size = check_int(image_size, "image_size", low=1)
+    if limit is not None: limit = check_int(limit, "limit", low=1)
+    seed, pretrained = check_seed(seed), check_bool(pretrained, "pretrained")
+    key = json.dumps([name, split, limit, seed, backbone, image_size, pretrained])
     h = hashlib.sha256(key.encode()).hexdigest()[:10]
-    stem = f"{_slug(name)}_{split}_n{limit if limit is not None else 'all'}_s{seed}_{_slug(backbone)}{'' if pretrained else '-random'}_{image_size}px_{h}"
+    stem = (f"{_slug(name)}_{split}_n{limit if limit is not None else 'all'}_s{seed}_{_slug(backbone)}"
+            f"{'' if pretrained else '-random'}_{image_size}px_{h}")
     return cache_dir("embeddings") / f"{stem}.npz"
 
+# %% ../nbs/03_extract.ipynb #d6386dc0
 def _remove_stale_temp_files(folder: Path, older_than_s: float=3600):
     "Delete temporary files that killed writers left behind (`atomic_path` names them `.<name>.*.tmp*`)."
-    import time
     for p in folder.glob(".*.tmp*"):
         try:
             if time.time() - p.stat().st_mtime > older_than_s: p.unlink()
         except OSError: pass
 
-def _load_split(name, split, **kwargs):
-    "Load one split with `featvae.data.load_dataset` (imported lazily)."
-    from featvae.data import load_dataset
-    return load_dataset(name, split, **kwargs)
+# %% ../nbs/03_extract.ipynb #a1c1dfbc
+def _check_splits(splits) -> tuple:
+    "`splits` (one name or several) as a non-empty tuple of names from `SPLITS`."
+    if isinstance(splits, str): splits = (splits,)
+    try: splits = tuple(splits)
+    except TypeError: raise InputError(f"splits must be a split name or a list of them, got {splits!r}") from None
+    if not splits: raise InputError(f"splits must name at least one of {SPLITS}, got {splits!r}")
+    return tuple(check_choice(s, "split", SPLITS) for s in splits)
 
-# %% ../nbs/03_extract.ipynb #438a6ec8
+def _check_image_size(image_size) -> int|None:
+    "`None` (the backbone's default) or an input size of at least one 14-px patch."
+    if image_size is None: return None
+    return check_int(image_size, "image_size", low=14, hint="e.g. 56, 112, 224 or 518 px, or None for the backbone's default")
+
+# %% ../nbs/03_extract.ipynb #0a2e254f
+def _backbone_key(backbone, image_size: int|None, device=None) -> tuple:
+    "(loaded `Backbone` or None, name, image size, pretrained) of `backbone` for the cache key."
+    if isinstance(backbone, Backbone):
+        _check_backbone_size(backbone, image_size)
+        return backbone, backbone.name, backbone.image_size, backbone.pretrained
+    if not isinstance(backbone, str):
+        raise InputError(f"backbone must be a name (see list_backbones()) or a Backbone, got {type(backbone).__name__}")
+    if image_size is not None: return None, backbone, image_size, True
+    if backbone in BACKBONES: return None, backbone, BACKBONES[backbone].image_size, True
+    bb = load_backbone(backbone, device=device)   # a timm pass-through: its default size needs the model
+    return bb, backbone, bb.image_size, True
+
+# %% ../nbs/03_extract.ipynb #90c53c70
+def _read_cached(path: Path) -> Embeddings|None:
+    "The embeddings cached at `path`, or None if there are none or the file is unreadable (extract again)."
+    if not path.exists(): return None
+    try: return Embeddings.load(path)
+    except CorruptFileError: return None
+
+# %% ../nbs/03_extract.ipynb #d7e8dc63
 def embed_dataset(name: str,                      # a dataset name (see `featvae.data.list_datasets`)
                   backbone=DEFAULT_BACKBONE,      # a backbone name or a loaded `Backbone`
                   *,
-                  splits=("train", "val", "test"), # which splits
-                  limit: int|None=None,           # at most this many images per split (stratified subset)
-                  image_size: int|None=None,      # backbone input size (default: the backbone's, 224)
+                  splits=SPLITS,                  # which splits ("train", "val", "test"; one name or several)
+                  limit: int|None=None,           # at most this many images per split (stratified subset); None: all
+                  image_size: int|None=None,      # backbone input size (None: the backbone's default, 224)
                   seed: int=0,                    # seed of the subset (and of the val split where a source has none)
                   root=None,                      # data directory, passed to `load_dataset`
                   download: bool=False,           # allow downloading the data
@@ -176,26 +251,18 @@ def embed_dataset(name: str,                      # a dataset name (see `featvae
                   refresh: bool=False             # ignore the cache and extract again
                  ) -> dict[str, Embeddings]:
     "Embeddings of every split of a dataset, loaded from the cache when present, else extracted and cached."
-    if isinstance(splits, str): splits = (splits,)
-    if isinstance(backbone, Backbone):
-        bb, bname, size, pretrained = backbone, backbone.name, backbone.image_size, backbone.pretrained
-        if image_size is not None and int(image_size) != size:
-            raise InputError(f"image_size={image_size} differs from the backbone's {size}; load the backbone with that size")
-    elif isinstance(backbone, str):
-        bb, bname, pretrained = None, backbone, True
-        spec = BACKBONES.get(backbone)
-        size = image_size or (spec.image_size if spec else None)
-        if size is None:   # a timm pass-through without an explicit size: its default needs the model
-            bb = load_backbone(backbone, device=device); size = bb.image_size
-    else: raise InputError(f"backbone must be a name (see list_backbones()) or a Backbone, got {type(backbone).__name__}")
+    name, splits = _check_name(name, "name"), _check_splits(splits)
+    if limit is not None: limit = check_int(limit, "limit", low=1, hint="or None for every record")
+    seed, batch_size = check_seed(seed), check_int(batch_size, "batch_size", low=1)
+    download, refresh = check_bool(download, "download"), check_bool(refresh, "refresh")
+    bb, bname, size, pretrained = _backbone_key(backbone, _check_image_size(image_size), device)
     _remove_stale_temp_files(cache_dir("embeddings"))
     out = {}
     for split in splits:
         path = embeddings_cache_path(name, split, bname, size, limit=limit, seed=seed, pretrained=pretrained)
-        if path.exists() and not refresh:
-            try: out[split] = Embeddings.load(path); continue
-            except CorruptFileError: pass    # extract again below
-        ims = _load_split(name, split, root=root, limit=limit, seed=seed, download=download)
+        if not refresh and (cached := _read_cached(path)) is not None:
+            out[split] = cached; continue
+        ims = load_dataset(name, split, root=root, limit=limit, seed=seed, download=download)
         if bb is None: bb = load_backbone(bname, image_size=size, device=device)
         E = extract(ims, bb, batch_size=batch_size, device=device)
         E.meta.update(dataset=name, split=split, limit=limit, seed=seed)

@@ -11,16 +11,15 @@ __all__ = ['prdc', 'check_labelled_pair', 'prdc_per_class', 'frechet_from_stats'
 # %% ../nbs/07a_fidelity.ipynb #ba5fc1f7
 import warnings
 
-# %% ../nbs/07a_fidelity.ipynb #cdf81ef3
+# %% ../nbs/07a_fidelity.ipynb #823c26db
 import numpy as np
 import pandas as pd
 import scipy.linalg
 import torch
-from threadpoolctl import threadpool_limits
 
-# %% ../nbs/07a_fidelity.ipynb #1ecb2abe
-from .core import InputError, check_features, check_labels
-from .privacy import distance_blocks
+# %% ../nbs/07a_fidelity.ipynb #4d8da25e
+from .core import InputError, check_features, check_int, check_labels
+from .neighbors import distance_blocks
 
 # %% ../nbs/07a_fidelity.ipynb #ffb0f4c3
 def _kth_sq(X, k, block, device):
@@ -36,7 +35,7 @@ def _kth_sq(X, k, block, device):
         if r1 == len(X): out[q0:q1] = best[:, k].cpu()
     return out
 
-# %% ../nbs/07a_fidelity.ipynb #46363c18
+# %% ../nbs/07a_fidelity.ipynb #6afb13f0
 def prdc(real,          # N×D real features
          fake,          # M×D released / synthetic features, same frame
          k: int=5,      # neighbourhood size of the k-NN balls
@@ -49,8 +48,7 @@ def prdc(real,          # N×D real features
     fake = check_features(fake, "fake")
     if fake.shape[1] != real.shape[1]:
         raise InputError(f"fake has {fake.shape[1]} features but real has {real.shape[1]}; both must be embeddings of the same backbone, in the same frame")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be a positive integer, got {k!r}")
+    k = check_int(k, "k", low=1, hint="it is the neighbourhood size of the k-NN balls, e.g. 5")
     if min(len(real), len(fake)) <= k:
         raise InputError(f"prdc with k={k} needs more than {k} real and fake records, got {len(real)} and {len(fake)}")
     r_real, r_fake = _kth_sq(real, k, block, device), _kth_sq(fake, k, block, device)
@@ -99,7 +97,7 @@ def prdc_per_class(real_X, real_y,   # real features and labels
                      **prdc(real_X, fake_X, k=k, device=device, block=block)))
     return pd.DataFrame(rows)
 
-# %% ../nbs/07a_fidelity.ipynb #5b2f65ac
+# %% ../nbs/07a_fidelity.ipynb #7aad7889
 def frechet_from_stats(mu1, sigma1,     # mean (D,) and covariance (D×D) of the first Gaussian
                        mu2, sigma2,     # same for the second
                        eps: float=1e-6, # diagonal offset used when the product of covariances is near-singular
@@ -110,8 +108,7 @@ def frechet_from_stats(mu1, sigma1,     # mean (D,) and covariance (D×D) of the
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
         raise InputError(f"means and covariances do not match: {mu1.shape}, {s1.shape}, {mu2.shape}, {s2.shape}")
     diff = mu1 - mu2
-    # one BLAS thread: on a busy 2-core machine two OpenBLAS threads made a 384-d sqrtm 50× slower (7 s vs 0.14 s)
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")                # sqrtm warns on singular input; handled below
         covmean = scipy.linalg.sqrtm(s1 @ s2)
         if not np.isfinite(covmean).all():
@@ -135,12 +132,12 @@ def frechet_distance(A,  # N×D features of the first set
     A, B = A.astype(np.float64), B.astype(np.float64)
     return frechet_from_stats(A.mean(0), np.cov(A, rowvar=False), B.mean(0), np.cov(B, rowvar=False), eps=eps)
 
-# %% ../nbs/07a_fidelity.ipynb #9056a629
+# %% ../nbs/07a_fidelity.ipynb #7b3850eb
 def class_frechet(real_X, real_y,   # real features and labels
                   fake_X, fake_y,   # released features and labels
                   eps: float=1e-6,
                  ) -> pd.DataFrame:
-    "Fréchet distance between the real and released records of each class, plus their mean (row `'mean'`)."
+    "Frame `class, n_real, n_fake, frechet`: the Fréchet distance per class, and their mean in a last row `class == 'mean'`."
     real_X, real_y, fake_X, fake_y = check_labelled_pair(real_X, real_y, fake_X, fake_y)
     rows = []
     for c in np.unique(real_y):

@@ -12,18 +12,26 @@ __all__ = ['ksame_clusters', 'KSame']
 import math
 import time
 
-# %% ../nbs/05_ksame.ipynb #82275c0b
+# %% ../nbs/05_ksame.ipynb #0dfc998c
 import numpy as np
 import torch
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
 
-# %% ../nbs/05_ksame.ipynb #ffce614a
-from .anonymize import Anonymizer, register_anonymizer
-from .core import InputError, check_features, get_device, progress, torch_threads
+# %% ../nbs/05_ksame.ipynb #740ac8e2
+from .anonymize import Anonymizer
+from .core import InputError, check_bool, check_features, check_int, get_device, limit_threads, progress
 
-# %% ../nbs/05_ksame.ipynb #7b1340cb
+# %% ../nbs/05_ksame.ipynb #b3f05d25
 _F32_EPS = 2.0 ** -24
 
+# %% ../nbs/05_ksame.ipynb #916628cf
+def _dist(A, nA, B, nB):
+    "float32 Euclidean distances between the rows of `A` and `B` (squared norms `nA`, `nB`), by one matrix product."
+    D2 = torch.addmm(nB, A, B.T, alpha=-2)
+    D2.add_(nA[:, None]).clamp_min_(0)
+    return D2.sqrt_()
+
+# %% ../nbs/05_ksame.ipynb #938f7a68
 def _rowsum(D, off):
     "Row sums of a float32 block, accurately: chunks of 256 summed in float32 around `off`, then float64."
     n, w = D.shape[1], 256
@@ -33,6 +41,7 @@ def _rowsum(D, off):
     if full < n: s += (D[:, full:] - off if off else D[:, full:]).double().sum(1)
     return s + off * n
 
+# %% ../nbs/05_ksame.ipynb #507f2666
 def _colsum(D, off):
     "Column sums of a float32 block, accurately (see `_rowsum`)."
     n, w = D.shape[0], 256
@@ -42,13 +51,7 @@ def _colsum(D, off):
     if full < n: s += (D[full:] - off if off else D[full:]).double().sum(0)
     return s + off * n
 
-def _dist(A, nA, B, nB):
-    "float32 Euclidean distances between the rows of `A` and `B` (squared norms `nA`, `nB`), by one matrix product."
-    D2 = torch.addmm(nB, A, B.T, alpha=-2)
-    D2.add_(nA[:, None]).clamp_min_(0)
-    return D2.sqrt_()
-
-# %% ../nbs/05_ksame.ipynb #dce83cd4
+# %% ../nbs/05_ksame.ipynb #65ae6d55
 class _Greedy:
     "Exact greedy k-Same clustering in O(N·d) memory; `run()` returns the groups in formation order."
     def __init__(self, X, k, device, m=128, m_max=256, T=256, Q=2048, block_elems=1 << 23, sample=4096,
@@ -64,30 +67,40 @@ class _Greedy:
         self.n32 = torch.cat([(self.Xc[a:a + 4096].double() ** 2).sum(1) for a in ch]).float()
         self.stats = dict(flushes=0, settled=0, rechecks=0, scans=0, pool_rebuilds=0)
 
-    def _d32(self, ia, ib):
-        "float32 distances between rows `ia` and rows `ib` of the centred data."
-        return _dist(self.Xc[ia], self.n32[ia], self.Xc[ib], self.n32[ib])
+# %% ../nbs/05_ksame.ipynb #b156e03f
+@patch
+def _d32(self: _Greedy, ia, ib):
+    "float32 distances between rows `ia` and rows `ib` of the centred data."
+    return _dist(self.Xc[ia], self.n32[ia], self.Xc[ib], self.n32[ib])
 
-    def _exact(self, i, idx):
-        "float64 distances from point `i` to points `idx`, from the original values (the oracle's numbers)."
-        return torch.linalg.vector_norm(self.X[idx].double() - self.X[i].double(), dim=1)
+# %% ../nbs/05_ksame.ipynb #c1e7a39c
+@patch
+def _exact(self: _Greedy, i, idx):
+    "float64 distances from point `i` to points `idx`, from the original values (the oracle's numbers)."
+    return torch.linalg.vector_norm(self.X[idx].double() - self.X[i].double(), dim=1)
 
-    def _exact_sums(self, idx, free_idx):
-        "float64 sums of distances from each of `idx` to every point of `free_idx`."
-        A = self.X[idx].double()
-        out = torch.zeros(len(idx), dtype=torch.float64, device=self.dev)
-        for a in range(0, len(free_idx), 2048):
-            F = self.X[free_idx[a:a + 2048]].double()
-            out += torch.cdist(A, F, compute_mode="donot_use_mm_for_euclid_dist").sum(1)
-        return out
+# %% ../nbs/05_ksame.ipynb #f22c17ae
+@patch
+def _exact_sums(self: _Greedy, idx, free_idx):
+    "float64 sums of distances from each of `idx` to every point of `free_idx`."
+    A = self.X[idx].double()
+    out = torch.zeros(len(idx), dtype=torch.float64, device=self.dev)
+    for a in range(0, len(free_idx), 2048):
+        F = self.X[free_idx[a:a + 2048]].double()
+        out += torch.cdist(A, F, compute_mode="donot_use_mm_for_euclid_dist").sum(1)
+    return out
 
-    def _lo(self, D):
-        "Lower bound (float64) on the true distance of a pair whose float32 distance is `D`."
-        return (D.double() ** 2 - self.E2).clamp_min(0).sqrt() - self.e1
+# %% ../nbs/05_ksame.ipynb #525183ba
+@patch
+def _lo(self: _Greedy, D):
+    "Lower bound (float64) on the true distance of a pair whose float32 distance is `D`."
+    return (D.double() ** 2 - self.E2).clamp_min(0).sqrt() - self.e1
 
-    def _hi(self, D):
-        "Upper bound (float64) on the true distance of a pair whose float32 distance is `D`."
-        return (D.double() ** 2 + self.E2).sqrt() + self.e1
+# %% ../nbs/05_ksame.ipynb #6b9d06f2
+@patch
+def _hi(self: _Greedy, D):
+    "Upper bound (float64) on the true distance of a pair whose float32 distance is `D`."
+    return (D.double() ** 2 + self.E2).sqrt() + self.e1
 
 # %% ../nbs/05_ksame.ipynb #94b1907a
 @patch
@@ -112,15 +125,12 @@ def _thresholds(self: _Greedy):
     self.e1 = 16 * u * math.sqrt(nmax) + 4 * u * float(D64.max())
     return thr
 
-# %% ../nbs/05_ksame.ipynb #ee0ca57a
+# %% ../nbs/05_ksame.ipynb #bf972ab3
 @patch
-def _pass1(self: _Greedy):
-    "Initial distance sums of every point, neighbour lists and the float32 error scale, in one blocked pass."
-    N, dev = self.N, self.dev
-    thr = self._thresholds()
+def _scan(self: _Greedy, thr):
+    "Initial distance sums of every point and the pairs closer than `thr`, in one blocked pass over the upper triangle."
+    N, dev, off = self.N, self.dev, self.off
     base = torch.zeros(N, dtype=torch.float64, device=dev)
-    off = float(self._d32(slice(0, min(N, 64)), slice(0, N)).mean())   # sums of (D - off) lose less to rounding
-    self.off = off
     rows, cols, vals = [], [], []
     B = max(1, min(N, self.block_elems // N))
     for a0 in range(0, N, B):
@@ -139,8 +149,13 @@ def _pass1(self: _Greedy):
             rr, cc = torch.nonzero(Dt < (thr[None, a1:] - off), as_tuple=True)
             rows.append(cc + a1); cols.append(rr + a0); vals.append(Dt[rr, cc] + off)
         del D
-    # pairs -> per-point lists sorted by distance, at most m_max long
-    rows, cols, vals = torch.cat(rows), torch.cat(cols), torch.cat(vals)
+    return base, torch.cat(rows), torch.cat(cols), torch.cat(vals)
+
+# %% ../nbs/05_ksame.ipynb #c4ddffe9
+@patch
+def _lists(self: _Greedy, rows, cols, vals, thr):
+    "Sort the close pairs into per-point neighbour lists (`nl_idx`, `nl_val`, `nl_len`) and set `rho`, `lb`."
+    N, dev = self.N, self.dev
     key = rows.double() * (2 * float(vals.max() if len(vals) else 0) + 1) + vals.double()    # sort by (row, distance) at once
     o = torch.argsort(key); del key
     rows, cols, vals = rows[o], cols[o].int(), vals[o]
@@ -158,18 +173,47 @@ def _pass1(self: _Greedy):
     if trunc.any(): rho[trunc] = torch.minimum(thr[trunc], self.nl_val[trunc, M - 1])
     self.rho = rho
     self.lb = self._lo(torch.minimum(self.nl_val[:, 0], rho)).clamp_min(0)   # no distance from i is smaller
+
+# %% ../nbs/05_ksame.ipynb #4b5a4c45
+@patch
+def _pass1(self: _Greedy):
+    "Initial distance sums of every point, neighbour lists and the float32 error scale, in one blocked pass."
+    N, dev = self.N, self.dev
+    thr = self._thresholds()
+    self.off = float(self._d32(slice(0, min(N, 64)), slice(0, N)).mean())   # sums of (D - off) lose less to rounding
+    base, rows, cols, vals = self._scan(thr)
+    self._lists(rows, cols, vals, thr)
     self.base = base
-    # the float32 error of the sums, measured against float64 on a few rows -> the near-tie margin tau
     r = torch.arange(0, N, max(1, N // 8), device=dev)[:8]
     ex = self._exact_sums(r, torch.arange(N, device=dev))
     self.tau = 16 * float((ex - base[r]).abs().max()) + 1e-12 * float(ex.abs().max()) + 1e-300
 
-# %% ../nbs/05_ksame.ipynb #abc11d7b
+# %% ../nbs/05_ksame.ipynb #8dc1e8c4
+@patch
+def _start(self: _Greedy):
+    "Set up the loop state: every point free, sums from the first pass, no pending removals."
+    N, k, dev = self.N, self.k, self.dev
+    self.U = self.base.clone()
+    self.cnt = torch.zeros(N, dtype=torch.long, device=dev)
+    self.free = torch.ones(N, dtype=torch.bool, device=dev)
+    self.P = torch.empty(self.T + k, dtype=torch.long, device=dev); self.lenP = 0
+    self.nfree = N
+    self._compact()
+
+# %% ../nbs/05_ksame.ipynb #931ed95a
+@patch
+def _compact(self: _Greedy):
+    "Copy the free rows into one contiguous block (redone when 15% of the last copy is taken)."
+    self.live = torch.nonzero(self.free).flatten()
+    self.Xl, self.nlv = self.Xc[self.live], self.n32[self.live]
+
+# %% ../nbs/05_ksame.ipynb #ca62a58c
 @patch
 def _ub(self: _Greedy, idx):
     "Upper bounds of the current sums of points `idx`."
     return self.U[idx] - (self.lenP - self.cnt[idx]) * self.lb[idx]
 
+# %% ../nbs/05_ksame.ipynb #0978f79f
 @patch
 def _rebuild_pool(self: _Greedy, at_least=None):
     "Pool = the Q free points with the largest bounds (and every point with a bound >= `at_least`)."
@@ -181,6 +225,7 @@ def _rebuild_pool(self: _Greedy, at_least=None):
     self.pool = idx[:q]
     self.bound_out = float(vals[q]) if len(vals) > q else -math.inf
 
+# %% ../nbs/05_ksame.ipynb #ae306e09
 @patch
 def _settle(self: _Greedy, idx):
     "Subtract from the sums of points `idx` the pending removals not yet accounted for."
@@ -196,6 +241,7 @@ def _settle(self: _Greedy, idx):
         self.stats["settled"] += len(ii)
     self.cnt[idx] = self.lenP
 
+# %% ../nbs/05_ksame.ipynb #407bd197
 @patch
 def _select(self: _Greedy):
     "The free point with the largest sum of distances to the other free points (ties: lowest index)."
@@ -220,6 +266,7 @@ def _select(self: _Greedy):
         ex = self._exact_sums(cand, torch.nonzero(self.free).flatten())
         return int(cand[ex == ex.max()].min())
 
+# %% ../nbs/05_ksame.ipynb #2930634e
 @patch
 def _neighbours(self: _Greedy, i):
     "The k-1 nearest free points of `i` (float64 order, ties by lower index)."
@@ -239,12 +286,14 @@ def _neighbours(self: _Greedy, i):
     ex = self._exact(i, c)
     return c[torch.argsort(ex, stable=True)[:k - 1]]
 
+# %% ../nbs/05_ksame.ipynb #0f100fe3
 @patch
-def _compact(self: _Greedy):
-    "Copy the free rows into one contiguous block (redone when 15% of the last copy is taken)."
-    self.live = torch.nonzero(self.free).flatten()
-    self.Xl, self.nlv = self.Xc[self.live], self.n32[self.live]
+def _remove(self: _Greedy, g):
+    "Take the group `g` out of the free points and append it to the pending removals."
+    self.free[g] = False; self.U[g] = -math.inf; self.nfree -= self.k
+    self.P[self.lenP:self.lenP + self.k] = g; self.lenP += self.k
 
+# %% ../nbs/05_ksame.ipynb #27d456b8
 @patch
 def _flush(self: _Greedy):
     "Subtract every pending removal from every free point's sum, in one blocked matrix product."
@@ -259,100 +308,126 @@ def _flush(self: _Greedy):
     if self.nfree < 0.85 * len(live): self._compact()
     self._rebuild_pool()
 
+# %% ../nbs/05_ksame.ipynb #2a4d95dd
 @patch
 def run(self: _Greedy):
     "Run the clustering: (list of groups as index tensors in formation order, leftover indices)."
     t0 = time.perf_counter()
     self._pass1()
     self.stats["pass1_s"] = time.perf_counter() - t0
-    N, k, dev = self.N, self.k, self.dev
-    self.U = self.base.clone()
-    self.cnt = torch.zeros(N, dtype=torch.long, device=dev)
-    self.free = torch.ones(N, dtype=torch.bool, device=dev)
-    self.P = torch.empty(self.T + k, dtype=torch.long, device=dev); self.lenP = 0
-    self.nfree, groups, cpu = N, [], dev.type == "cpu"
+    k, dev, groups, cpu = self.k, self.dev, [], self.dev.type == "cpu"
     nt = torch.get_num_threads()
-    self._compact()
-    bar = progress(total=N // k, desc="k-Same", disable=None if self.show_progress else True)
-    with torch_threads((self.loop_threads or None) if cpu else None):
+    self._start()
+    bar = progress(total=self.N // k, desc="k-Same", disable=None if self.show_progress else True)
+    with limit_threads(self.loop_threads if cpu else None):
         self._rebuild_pool()
         while self.nfree >= k:
             i = self._select()
             g = torch.cat([torch.tensor([i], device=dev), self._neighbours(i)])
             groups.append(g); bar.update(1)
-            self.free[g] = False; self.U[g] = -math.inf; self.nfree -= k
-            self.P[self.lenP:self.lenP + k] = g; self.lenP += k
+            self._remove(g)
             if self.lenP >= self.T and self.nfree >= k:
-                with torch_threads(nt if cpu else None): self._flush()
+                with limit_threads(nt if cpu else None): self._flush()
     bar.close()
     self.stats["total_s"] = time.perf_counter() - t0
     return groups, torch.nonzero(self.free).flatten()
 
-# %% ../nbs/05_ksame.ipynb #0f6540b3
-def ksame_clusters(X,                # N×D features
-                   k: int=5,         # minimum group size
-                   *,
-                   drop_remainder: bool=False,  # True: the N mod k leftovers get -1 (the paper); False: they join the last group
-                   device=None,      # torch device (None: featvae.core.get_device)
-                   show_progress: bool=True):
-    "Greedy k-Same groups: an int64 array with each record's group id (groups numbered in formation order)."
-    return _ksame_run(X, k, drop_remainder, device, show_progress)[0]
+# %% ../nbs/05_ksame.ipynb #7d81cea3
+def _check_k_fits(k: int,             # the group size
+                  n: int,             # the number of records to group
+                  what: str="X has"): # how the message names them
+    "Refuse a group size `k` larger than the `n` records it must group."
+    if k > n: raise InputError(f"k={k} is larger than the number of records: {what} {n}; use a smaller k")
 
+# %% ../nbs/05_ksame.ipynb #7e9a00c2
 def _ksame_run(X, k, drop_remainder, device, show_progress):
-    X = check_features(X, "X")
-    _check_k(k, len(X))
-    eng = _Greedy(X, k, get_device(device), show_progress=show_progress)
+    "Group ids of the validated float32 `X` (-1: dropped) and the engine's counters."
+    n = len(X) - len(X) % k if drop_remainder else len(X)    # the paper: the last N mod k records go first
+    eng = _Greedy(X[:n], k, get_device(device), show_progress=show_progress)
     groups, rest = eng.run()
     cl = torch.full((len(X),), -1, dtype=torch.long, device=eng.dev)
     for g_id, g in enumerate(groups): cl[g] = g_id
-    if len(rest) and not drop_remainder: cl[rest] = len(groups) - 1
+    if len(rest): cl[rest] = len(groups) - 1                  # featvae's default: leftovers join the last group
     return cl.cpu().numpy(), eng.stats
 
-def _check_k(k, n, what="X has"):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
-        raise InputError(f"k must be an integer >= 2 (every released vector shared by k records), got {k!r}")
-    if k > n: raise InputError(f"k={k} is larger than the number of records: {what} {n}; use a smaller k")
+# %% ../nbs/05_ksame.ipynb #0d65ecf7
+_K_HINT = "every released vector is the mean of at least k records"
 
-# %% ../nbs/05_ksame.ipynb #00eabff7
-@register_anonymizer("ksame")
+def ksame_clusters(X,                # N×D features
+                   k: int=5,         # minimum group size (an integer ≥ 2)
+                   *,
+                   drop_remainder: bool=False,  # True (the paper): drop the last N mod k records first, id -1
+                   device=None,      # torch device (None: featvae.core.get_device)
+                   show_progress: bool=True):   # a progress bar over the groups
+    "Greedy k-Same groups: an int64 array with each record's group id (groups numbered in formation order, -1: dropped)."
+    X = check_features(X, "X")
+    k = check_int(k, "k", low=2, hint=_K_HINT)
+    _check_k_fits(k, len(X))
+    drop_remainder, show_progress = check_bool(drop_remainder, "drop_remainder"), check_bool(show_progress, "show_progress")
+    return _ksame_run(X, k, drop_remainder, device, show_progress)[0]
+
+# %% ../nbs/05_ksame.ipynb #d165b934
 class KSame(Anonymizer):
-    "k-Same: replace every record by the mean of its greedy group of >= k records (the paper's baseline)."
-    _repr_always = ("k", "per_class")
+    "k-Same: replace every record by the mean of its greedy group of ≥ k records (the paper's baseline)."
+    needs_labels = False
     def __init__(self,
                  k: int=5,                     # minimum group size
                  per_class: bool=False,        # cluster within each class (pure groups) instead of across classes
-                 drop_remainder: bool=False,   # drop the N mod k leftovers (the paper) instead of adding them to the last group
+                 drop_remainder: bool=False,   # True (the paper): drop the last N mod k records first
                  device=None):                 # torch device (None: auto)
-        self.k, self.per_class, self.drop_remainder, self.device = k, per_class, drop_remainder, device
+        store_attr()
 
-    def _fit(self, X, y):
-        for name in ("per_class", "drop_remainder"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        _check_k(self.k, len(X))
-        kw = dict(drop_remainder=self.drop_remainder, device=self.device, show_progress=True)
-        self.stats_ = []                   # the engine's counters (per class when per_class)
-        if not self.per_class:
-            self.clusters_, st = _ksame_run(X, self.k, **kw); self.stats_.append(st)
-        else:
-            small = {c: n for c, n in self.class_counts_.items() if n < self.k}
-            if small:
-                raise InputError(f"per_class=True needs at least k={self.k} records in every class; class(es) {small} "
-                                 "have fewer (use per_class=False, a smaller k, or drop those classes)")
-            self.clusters_ = np.full(len(X), -1, np.int64)
-            n_done = 0
-            for c in self.classes_:
-                idx = np.flatnonzero(y == c)
-                cl, st = _ksame_run(X[idx], self.k, **kw); self.stats_.append(st)
-                self.clusters_[idx] = np.where(cl >= 0, cl + n_done, -1)
-                n_done += int(cl.max()) + 1
-        self.n_groups_ = int(self.clusters_.max()) + 1
+# %% ../nbs/05_ksame.ipynb #513d5576
+@patch
+def _check_params(self: KSame):
+    "Refuse a bad `k`, `per_class`, `drop_remainder` or `device`."
+    check_int(self.k, "k", low=2, hint=_K_HINT)
+    check_bool(self.per_class, "per_class"); check_bool(self.drop_remainder, "drop_remainder")
+    get_device(self.device)
 
-    def _resample(self, X, y):
-        keep = self.clusters_ >= 0
-        cl = torch.as_tensor(self.clusters_[keep])
-        Xk = torch.as_tensor(X[keep])
-        sums = torch.zeros(self.n_groups_, X.shape[1], dtype=torch.float64)
-        for a in range(0, len(cl), 8192): sums.index_add_(0, cl[a:a + 8192], Xk[a:a + 8192].double())
-        means = sums / torch.bincount(cl, minlength=self.n_groups_)[:, None]
-        return means[cl].float().numpy(), y[keep]
+# %% ../nbs/05_ksame.ipynb #fa1a7eda
+@patch
+def _clusters_per_class(self: KSame, X, y):
+    "Group ids clustering each class of `y` on its own (ids numbered class after class; -1: dropped)."
+    small = {c: n for c, n in self.class_counts_.items() if n < self.k}
+    if small:
+        raise InputError(f"per_class=True needs at least k={self.k} records in every class; class(es) {small} "
+                         "have fewer (use per_class=False, a smaller k, or drop those classes)")
+    cl_all = np.full(len(X), -1, np.int64)
+    n_done = 0
+    for c in self.classes_:
+        idx = np.flatnonzero(y == c)
+        cl, st = _ksame_run(X[idx], self.k, self.drop_remainder, self.device, True); self.stats_.append(st)
+        cl_all[idx] = np.where(cl >= 0, cl + n_done, -1)
+        n_done += int(cl.max()) + 1
+    return cl_all
+
+# %% ../nbs/05_ksame.ipynb #9a7c4384
+@patch
+def _fit(self: KSame, X, y, X_val=None, y_val=None):
+    "Greedy k-Same groups of the validated `X` (within each class of `y` when `per_class`)."
+    if self.per_class and y is None:
+        raise InputError("per_class=True clusters within each class and needs the labels: call fit(X, y), "
+                         "or use per_class=False to cluster without labels")
+    _check_k_fits(self.k, len(X))
+    self.stats_ = []
+    if self.per_class: self.clusters_ = self._clusters_per_class(X, y)
+    else:
+        self.clusters_, st = _ksame_run(X, self.k, self.drop_remainder, self.device, True)
+        self.stats_.append(st)
+    self.n_groups_ = int(self.clusters_.max()) + 1
+
+# %% ../nbs/05_ksame.ipynb #b9b0f2d9
+@patch
+def _resample(self: KSame, X, y):
+    "The group means of the records that were fitted, one row per kept record, and their own labels."
+    if len(X) != len(self.clusters_):
+        raise InputError(f"X has {len(X)} rows but KSame was fitted on {len(self.clusters_)}; k-Same releases "
+                         "the records it grouped: pass those, or call fit_resample on the new ones")
+    keep = self.clusters_ >= 0
+    cl = torch.as_tensor(self.clusters_[keep])
+    Xk = torch.as_tensor(X[keep])
+    sums = torch.zeros(self.n_groups_, X.shape[1], dtype=torch.float64)
+    for a in range(0, len(cl), 8192): sums.index_add_(0, cl[a:a + 8192], Xk[a:a + 8192].double())
+    means = sums / torch.bincount(cl, minlength=self.n_groups_)[:, None]
+    return means[cl].float().numpy(), (None if y is None else y[keep])

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['Standardizer', 'probe_metrics', 'linear_probe']
+__all__ = ['probe_metrics', 'linear_probe']
 
 # %% ../nbs/06_probe.ipynb #29217b5b
 import copy
@@ -21,36 +21,9 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 
-# %% ../nbs/06_probe.ipynb #93e61d23
-from .core import InputError, check_features, check_labels, get_device, progress, torch_threads
-
-# %% ../nbs/06_probe.ipynb #b5dc12ba
-class Standardizer:
-    "Per-feature standardisation `(X - mean_) / std_` with the statistics of one reference set."
-    def __init__(self, eps: float=1e-8  # features whose std is below this are only centred (std_ set to 1)
-                ): self.eps = eps
-
-    def fit(self, X  # N×D reference set (the original real training features)
-           ) -> Standardizer:
-        "Learn `mean_` and `std_` (population std, float64) from `X`."
-        X = check_features(X, "X", min_rows=1).astype(np.float64)
-        self.mean_ = X.mean(0)
-        std = X.std(0)
-        self.std_ = np.where(std > self.eps, std, 1.0)
-        return self
-
-    def transform(self, X  # M×D array in the reference's feature space
-                 ) -> np.ndarray:
-        "`X` standardised with the fitted statistics, as float32."
-        if not hasattr(self, "mean_"): raise InputError("this Standardizer is not fitted yet: call .fit(X_reference) first")
-        X = check_features(X, "X", dim=len(self.mean_))
-        return ((X - self.mean_) / self.std_).astype(np.float32)
-
-    def fit_transform(self, X) -> np.ndarray:
-        "`fit(X)` then `transform(X)`."
-        return self.fit(X).transform(X)
-
-    def __repr__(self): return f"Standardizer(eps={self.eps})" + ("" if hasattr(self, "mean_") else " (not fitted)")
+# %% ../nbs/06_probe.ipynb #74f34386
+from .core import InputError, check_features, check_int, check_labels, check_number, check_seed, get_device, progress
+from .neighbors import Standardizer
 
 # %% ../nbs/06_probe.ipynb #a036b36a
 def probe_metrics(y_true,  # N class indices in `0..C-1`
@@ -65,7 +38,7 @@ def probe_metrics(y_true,  # N class indices in `0..C-1`
     return dict(auc=100 * float(auc), accuracy=100 * accuracy_score(y_true, pred),
                 balanced_accuracy=100 * balanced_accuracy_score(y_true, pred))
 
-# %% ../nbs/06_probe.ipynb #77537bcb
+# %% ../nbs/06_probe.ipynb #c3595d29
 def _xy(obj, name):
     "Accept `(X, y)` or anything with `.x` and `.y` (e.g. `featvae.extract.Embeddings`)."
     if hasattr(obj, "x") and hasattr(obj, "y"): obj = (obj.x, obj.y)
@@ -73,24 +46,55 @@ def _xy(obj, name):
         raise InputError(f"{name} must be an (X, y) pair of arrays (or an Embeddings with .x and .y), got {type(obj).__name__}")
     return obj
 
-def _check_sigmas(noise_sigmas):
+# %% ../nbs/06_probe.ipynb #b8266d8f
+def _check_sigmas(noise_sigmas  # one σ or an iterable of them
+                 ) -> list:
+    "The noise σ's as a non-empty list of floats ≥ 0."
     if isinstance(noise_sigmas, (numbers.Real, np.number)) and not isinstance(noise_sigmas, bool): noise_sigmas = [noise_sigmas]
     if isinstance(noise_sigmas, (str, bytes)): raise InputError(f"noise_sigmas must be numbers, got the string {noise_sigmas!r}")
     try: sig = list(noise_sigmas)
     except TypeError: raise InputError(f"noise_sigmas must be a list of non-negative floats, got {noise_sigmas!r}") from None
     if not sig: raise InputError("noise_sigmas is empty; pass at least one σ, e.g. (0.0,)")
-    out = []
-    for s in sig:
-        if isinstance(s, bool) or not isinstance(s, (numbers.Real, np.number)) or not math.isfinite(s):
-            raise InputError(f"noise_sigmas must hold finite non-negative numbers, got {s!r}")
-        if s < 0: raise InputError(f"noise_sigmas must be non-negative (σ is a standard deviation), got {s}")
-        out.append(float(s))
-    return out
+    hint = "σ is a standard deviation, in real-train standard deviations"
+    return [check_number(s, f"noise_sigmas[{i}]", low=0, hint=hint) for i, s in enumerate(sig)]
 
-def _pos_int(v, name):
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < 1:
-        raise InputError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
+# %% ../nbs/06_probe.ipynb #c9a0ab34
+def _train_side(train,             # (X, y) set or an online source with `.stream`
+                reference,         # the original real training X, or None (then: train's X)
+                samples_per_epoch, # online mode only: samples per epoch, None for 10 × len(reference)
+               ):
+    "Validated `(Xtr, ytr, ref, n_per_epoch)`; `Xtr` and `ytr` are `None` for an online source."
+    if callable(getattr(train, "stream", None)):
+        if reference is None:
+            raise InputError("online mode needs reference= the original real training X (for the standardisation frame and N)")
+        ref = check_features(reference, "reference", min_rows=2)
+        n = 10 * len(ref) if samples_per_epoch is None else check_int(samples_per_epoch, "samples_per_epoch", low=1)
+        return None, None, ref, n
+    if samples_per_epoch is not None:
+        raise InputError("samples_per_epoch is only for an online source (an object with .stream); an (X, y) train set is used once per epoch")
+    Xtr, ytr = _xy(train, "train")
+    Xtr = check_features(Xtr, "train X", min_rows=2)
+    ytr = check_labels(ytr, len(Xtr), "train y", min_classes=2)
+    ref = Xtr if reference is None else check_features(reference, "reference", min_rows=2)
+    if Xtr.shape[1] != ref.shape[1]:
+        raise InputError(f"train X has {Xtr.shape[1]} features but reference has {ref.shape[1]} (mismatched embeddings: same backbone?)")
+    return Xtr, ytr, ref, len(Xtr)
+
+# %% ../nbs/06_probe.ipynb #a1b5c4a3
+def _eval_side(val, test,  # (X, y) real validation and test sets
+               D: int,     # the number of features of the reference
+              ):
+    "Validated `(Xv, yv, Xt, yt)`."
+    Xv, yv = _xy(val, "val"); Xv = check_features(Xv, "val X", dim=D); yv = check_labels(yv, len(Xv), "val y")
+    Xt, yt = _xy(test, "test"); Xt = check_features(Xt, "test X", dim=D)
+    return Xv, yv, Xt, check_labels(yt, len(Xt), "test y", min_classes=2)
+
+# %% ../nbs/06_probe.ipynb #8d823449
+def _probe_classes(train, ytr, yv, yt) -> np.ndarray:
+    "Sorted class labels: those of `ytr`, else `train.classes_`, else those of `yv` and `yt`."
+    if ytr is not None: return np.unique(ytr)
+    cl = getattr(train, "classes_", None)
+    return np.unique(np.asarray(cl, dtype=np.int64)) if cl is not None else np.unique(np.r_[yv, yt])
 
 def _labels_to_index(y, classes, name):
     "Map labels to positions in sorted `classes`; error on a label that is not a class."
@@ -101,14 +105,17 @@ def _labels_to_index(y, classes, name):
                          f"(training classes: {classes.tolist()[:20]}); the probe cannot predict them")
     return pos
 
-# %% ../nbs/06_probe.ipynb #7f1611fd
+# %% ../nbs/06_probe.ipynb #1592a748
 def _array_batches(X, y, batch_size, gen, dev):
+    "One epoch of `(x, y)` batches of the whole-set tensors `X`, `y`, in the order of a `gen`-seeded permutation."
     perm = torch.randperm(len(X), generator=gen).to(dev)
     for i in range(0, len(X), batch_size):
         j = perm[i:i + batch_size]
         yield X[j], y[j]
 
-def _stream_batches(source, batch_size, n_batches, seed, mean, std, classes_t, dim, dev):
+# %% ../nbs/06_probe.ipynb #603cc839
+def _stream_batches(source, batch_size, n_batches, seed, st, classes_t, dim, dev):
+    "One epoch of `n_batches` batches from `source.stream`, standardised with `st`, labels as class positions."
     for xb, yb in itertools.islice(source.stream(batch_size, n_batches=n_batches, seed=seed), n_batches):
         xb = torch.as_tensor(xb).to(dev, torch.float32)
         if xb.ndim != 2 or xb.shape[1] != dim:
@@ -117,7 +124,17 @@ def _stream_batches(source, batch_size, n_batches, seed, mean, std, classes_t, d
         pos = torch.searchsorted(classes_t, yb).clamp_(max=len(classes_t) - 1)
         if not bool((classes_t[pos] == yb).all()):
             raise InputError(f"the training stream yields labels outside the classes {classes_t.tolist()}")
-        yield (xb - mean) / std, pos
+        yield st.transform(xb), pos
+
+# %% ../nbs/06_probe.ipynb #3b5a731c
+def _make_batches(train, Xtr_t, ytr_t, st, classes_t, D, *, batch_size, n_per_epoch, seed, max_epochs, dev):
+    "`epoch → batches`: a seeded permutation of `Xtr_t, ytr_t` each epoch, or, with `Xtr_t=None`, a fresh seeded stream of `train`."
+    if Xtr_t is not None:
+        gen = torch.Generator().manual_seed(seed)
+        return lambda epoch: _array_batches(Xtr_t, ytr_t, batch_size, gen, dev)
+    stream_seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=max_epochs)
+    n_batches = math.ceil(n_per_epoch / batch_size)
+    return lambda epoch: _stream_batches(train, batch_size, n_batches, int(stream_seeds[epoch - 1]), st, classes_t, D, dev)
 
 # %% ../nbs/06_probe.ipynb #e0a8e095
 def _fit_linear(D, C, batches, Xv, yv, *, seed, max_epochs, patience, lr, dev, show_progress):
@@ -144,7 +161,18 @@ def _fit_linear(D, C, batches, Xv, yv, *, seed, max_epochs, patience, lr, dev, s
     model.load_state_dict(best_state)
     return model.eval(), dict(epochs=epoch, best_epoch=best_epoch, val_loss=best)
 
-# %% ../nbs/06_probe.ipynb #fa392862
+# %% ../nbs/06_probe.ipynb #ecc94354
+def _score(model, Xt, yt_i, sigmas, seed, dev, extra: dict) -> pd.DataFrame:
+    "One row per σ: `sigma`, the `probe_metrics` of `model` on `Xt + σ·noise`, then the columns of `extra`."
+    noise = torch.randn(Xt.shape, generator=torch.Generator().manual_seed(int(seed))).to(dev)
+    rows = []
+    with torch.no_grad():
+        for s in sigmas:
+            proba = torch.softmax(model(Xt + s * noise), 1).cpu().numpy()
+            rows.append(dict(sigma=s, **probe_metrics(yt_i, proba), **extra))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/06_probe.ipynb #7114f9e6
 def linear_probe(train,                  # (X, y) released training set, or an online source with `.stream(...)` (a fitted CVAE)
                  val,                    # (X, y) REAL validation set: early stopping and LR schedule watch its loss
                  test,                   # (X, y) REAL test set: the reported metrics
@@ -162,64 +190,23 @@ def linear_probe(train,                  # (X, y) released training set, or an o
                  show_progress: bool=False,
                 ):
     "Train a linear classifier on `train`, early-stopped on real `val`; AUC/accuracy × 100 on real `test` per noise σ."
-    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    sigmas = _check_sigmas(noise_sigmas)
-    max_epochs, patience, batch_size = _pos_int(max_epochs, "max_epochs"), _pos_int(patience, "patience"), _pos_int(batch_size, "batch_size")
-    if not (isinstance(lr, numbers.Real) and lr > 0): raise InputError(f"lr must be a positive number, got {lr!r}")
-    online = callable(getattr(train, "stream", None))
-    if online:
-        if reference is None:
-            raise InputError("online mode needs reference= the original real training X (for the standardisation frame and N)")
-        ref = check_features(reference, "reference", min_rows=2)
-        n_per_epoch = 10 * len(ref) if samples_per_epoch is None else _pos_int(samples_per_epoch, "samples_per_epoch")
-    else:
-        if samples_per_epoch is not None:
-            raise InputError("samples_per_epoch is only for an online source (an object with .stream); an (X, y) train set is used once per epoch")
-        Xtr, ytr = _xy(train, "train")
-        Xtr = check_features(Xtr, "train X", min_rows=2)
-        ytr = check_labels(ytr, len(Xtr), "train y", min_classes=2)
-        ref = Xtr if reference is None else check_features(reference, "reference", min_rows=2)
-        n_per_epoch = len(Xtr)
+    seed, sigmas = check_seed(seed), _check_sigmas(noise_sigmas)
+    max_epochs, patience = check_int(max_epochs, "max_epochs", low=1), check_int(patience, "patience", low=1)
+    batch_size, lr = check_int(batch_size, "batch_size", low=1), check_number(lr, "lr", low=0, low_open=True)
+    Xtr, ytr, ref, n_per_epoch = _train_side(train, reference, samples_per_epoch)
     D = ref.shape[1]
-    if not online and Xtr.shape[1] != D:
-        raise InputError(f"train X has {Xtr.shape[1]} features but reference has {D} (mismatched embeddings: same backbone?)")
-    Xv, yv = _xy(val, "val"); Xv = check_features(Xv, "val X", dim=D); yv = check_labels(yv, len(Xv), "val y")
-    Xt, yt = _xy(test, "test"); Xt = check_features(Xt, "test X", dim=D); yt = check_labels(yt, len(Xt), "test y", min_classes=2)
+    Xv, yv, Xt, yt = _eval_side(val, test, D)
+    classes = _probe_classes(train, ytr, yv, yt)
+    yv_i, yt_i = _labels_to_index(yv, classes, "val y"), _labels_to_index(yt, classes, "test y")
 
-    if online:
-        cl = getattr(train, "classes_", None)
-        classes = np.unique(np.asarray(cl, dtype=np.int64)) if cl is not None else np.unique(np.r_[yv, yt])
-    else:
-        classes = np.unique(ytr)
-    yv_i = _labels_to_index(yv, classes, "val y")
-    yt_i = _labels_to_index(yt, classes, "test y")
-
-    st = Standardizer().fit(ref)
-    dev = get_device(device)
-    mean = torch.as_tensor(st.mean_, dtype=torch.float32, device=dev)
-    std = torch.as_tensor(st.std_, dtype=torch.float32, device=dev)
-    T = lambda A: (torch.as_tensor(A, device=dev) - mean) / std
-    Xv_t, yv_t = T(Xv), torch.as_tensor(yv_i, device=dev)
-    if not online: Xtr_t, ytr_t = T(Xtr), torch.as_tensor(_labels_to_index(ytr, classes, "train y"), device=dev)
-    classes_t = torch.as_tensor(classes, device=dev)
-
-    gen = torch.Generator().manual_seed(int(seed))
-    stream_seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=max_epochs)
-    n_batches = math.ceil(n_per_epoch / batch_size)
-    if online: batches = lambda epoch: _stream_batches(train, batch_size, n_batches, int(stream_seeds[epoch - 1]),
-                                                       mean, std, classes_t, D, dev)
-    else: batches = lambda epoch: _array_batches(Xtr_t, ytr_t, batch_size, gen, dev)
-    with torch_threads(1 if dev.type == "cpu" else None):
-        model, fit = _fit_linear(D, len(classes), batches, Xv_t, yv_t, seed=seed, max_epochs=max_epochs, patience=patience,
-                                 lr=lr, dev=dev, show_progress=show_progress)
-
-    Xt_t = T(Xt)
-    noise = torch.randn(Xt_t.shape, generator=torch.Generator().manual_seed(int(seed))).to(dev)
-    rows = []
-    with torch.no_grad():
-        for s in sigmas:
-            proba = torch.softmax(model(Xt_t + s * noise), 1).cpu().numpy()
-            rows.append(dict(sigma=s, **probe_metrics(yt_i, proba), **fit, n_train=n_per_epoch))
-    df = pd.DataFrame(rows)
+    st, dev = Standardizer().fit(ref), get_device(device)
+    T = lambda A: st.transform(torch.as_tensor(A, device=dev))      # float32, on the device
+    online = Xtr is None
+    Xtr_t = None if online else T(Xtr)
+    ytr_t = None if online else torch.as_tensor(_labels_to_index(ytr, classes, "train y"), device=dev)
+    batches = _make_batches(train, Xtr_t, ytr_t, st, torch.as_tensor(classes, device=dev), D, batch_size=batch_size,
+                            n_per_epoch=n_per_epoch, seed=seed, max_epochs=max_epochs, dev=dev)
+    model, fit = _fit_linear(D, len(classes), batches, T(Xv), torch.as_tensor(yv_i, device=dev), seed=seed,
+                             max_epochs=max_epochs, patience=patience, lr=lr, dev=dev, show_progress=show_progress)
+    df = _score(model, T(Xt), yt_i, sigmas, seed, dev, dict(**fit, n_train=n_per_epoch))
     return (df, model.cpu(), st) if return_model else df

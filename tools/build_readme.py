@@ -1,8 +1,8 @@
 """Write README.md from nbs/index.ipynb (what `nbdev_readme` does, without needing Quarto).
 
 Markdown cells are copied as they are; code cells become ```python blocks; cells marked `#| hide` are
-left out, and so are directive lines (`#| ...`). Outputs are not copied: the README shows the study table
-as markdown written into the notebook from a real run.
+left out, and so are directive lines (`#| ...`). A cell marked `#| echo: false` contributes its Markdown
+output instead of its code: that is how the README shows the study table computed by `make outputs`.
 
     python tools/build_readme.py          # write README.md
     python tools/build_readme.py --check  # exit 1 if README.md is out of date
@@ -27,6 +27,9 @@ def render(nb_path=ROOT / "nbs" / "index.ipynb") -> str:
         body = "\n".join(l for l in lines if not l.startswith("#|")).strip("\n")
         if not body.strip(): continue
         if cell["cell_type"] == "markdown": parts.append(body)
+        elif any(d.replace(" ", "") == "#|echo:false" for d in directives):   # only its (markdown) output
+            parts += ["".join(o["data"]["text/markdown"]).strip("\n") for o in cell.get("outputs", [])
+                      if "text/markdown" in o.get("data", {})]
         elif cell["cell_type"] == "code": parts.append(f"```python\n{body}\n```")
     return "\n\n".join(parts) + "\n"
 
