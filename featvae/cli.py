@@ -8,9 +8,11 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['cmd_datasets', 'cmd_backbones', 'cmd_methods', 'slug', 'summarize_embeddings', 'cmd_extract', 'build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #e8f66355
+# %% ../nbs/10_cli.ipynb #b9243fec
 import argparse
+import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,25 +29,48 @@ from .experiment import add_run_args, cli_run
 from .extract import embed_dataset
 from .methods import list_methods
 
-# %% ../nbs/10_cli.ipynb #05f8bb4f
-def _print_table(df: pd.DataFrame):
-    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
-                           "display.max_colwidth", 70):
-        print(df.to_string(index=False))
+# %% ../nbs/10_cli.ipynb #32de8620
+def _shorten(v, n: int) -> str:
+    t = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+    return t if len(t) <= n else t[:n - 1] + "…"
 
+def _print_table(df: pd.DataFrame, args, wide: tuple=()):
+    "`df` as JSON records (`--json`) or as a text table that fits the terminal (the `wide` columns are shortened)."
+    if getattr(args, "json", False):
+        print(df.to_json(orient="records", force_ascii=False, indent=1)); return
+    width = max(100, shutil.get_terminal_size((120, 24)).columns)
+    t = df.copy()
+    for c in t.columns:
+        if c in wide: continue
+        t[c] = [_shorten(v, 40) for v in t[c]]
+    fixed = sum(max(len(str(c)), t[c].map(lambda v: len(str(v))).max()) + 2 for c in t.columns if c not in wide)
+    room = max(16, (width - fixed) // max(1, len(wide)))
+    for c in wide: t[c] = [_shorten(v, room) for v in t[c]]
+    print(t.to_string(index=False))
+
+# %% ../nbs/10_cli.ipynb #e3670595
 def cmd_datasets(args):
-    "Print every dataset name with its description and whether it loads offline now."
-    _print_table(list_datasets())
+    "Print every dataset name, whether it loads offline now, and how to get it otherwise."
+    d = list_datasets()
+    if not args.json:
+        d["how_to_get"] = ["" if ok else h for ok, h in zip(d["offline_now"], d["how_to_get"])]
+        d = d.assign(offline_now=d["offline_now"].map({True: "yes", False: "no"}))[["name", "offline_now", "description", "how_to_get"]]
+    _print_table(d, args, wide=("description", "how_to_get"))
     return 0
 
 def cmd_backbones(args):
     "Print every backbone name with its dimension, default image size and whether it runs offline now."
-    _print_table(list_backbones())
+    b = list_backbones()
+    for c in ("dim", "image_size"): b[c] = b[c].astype("Int64")
+    if not args.json:
+        b["offline_now"] = ["yes" if ok else "no: hub download once, then cached"
+                            if "hub" in str(desc) else "no" for ok, desc in zip(b["offline_now"], b["description"])]
+    _print_table(b, args, wide=("description", "offline_now"))
     return 0
 
 def cmd_methods(args):
     "Print the method table: every release method, its mode, featvae's defaults and the paper's preset."
-    _print_table(list_methods())
+    _print_table(list_methods(), args, wide=("summary",))
     return 0
 
 # %% ../nbs/10_cli.ipynb #18f0d27a
@@ -54,7 +79,7 @@ def slug(name: str) -> str:
     s = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")
     return s or "dataset"
 
-# %% ../nbs/10_cli.ipynb #9a0b54b6
+# %% ../nbs/10_cli.ipynb #ca332180
 def summarize_embeddings(embs: dict) -> pd.DataFrame:
     "One row per split: records, dimension and the count of every class."
     rows = []
@@ -84,24 +109,27 @@ def cmd_extract(args):
         else: e.save(p)
         written.append(p)
     dt = time.perf_counter() - t0
-    _print_table(summarize_embeddings(embs))
+    _print_table(summarize_embeddings(embs), args)
     first = next(iter(embs.values()))
     print(f"\n{args.dataset} · {args.backbone} · image size {first.meta.get('image_size')} · "
           f"dim {first.x.shape[1]} · {sum(len(e.y) for e in embs.values())} records in {dt:.1f} s")
     for p in written: print(f"wrote {p}")
     return 0
 
-# %% ../nbs/10_cli.ipynb #faf6b5c9
+# %% ../nbs/10_cli.ipynb #565d8f56
 def build_parser() -> argparse.ArgumentParser:
     "The `featvae` argument parser with its subcommands."
     p = argparse.ArgumentParser(prog="featvae", description="Privacy-preserving feature datasets: "
                                 "foundation-model embeddings, Conditional VAEs and k-Same, with evaluation.")
     p.add_argument("--version", action="version", version=f"featvae {__version__}")
+    p.add_argument("--traceback", action="store_true", help="show the full traceback of an unexpected error")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     s = sub.add_parser("datasets", help="list datasets and whether they load offline now")
+    s.add_argument("--json", action="store_true", help="print every field as JSON")
     s.set_defaults(func=cmd_datasets)
     s = sub.add_parser("backbones", help="list backbones and whether they run offline now")
+    s.add_argument("--json", action="store_true", help="print every field as JSON")
     s.set_defaults(func=cmd_backbones)
     s = sub.add_parser("extract", help="embed a dataset with a backbone; one file per split")
     s.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name (default {DEFAULT_DATASET}; see `featvae datasets`)")
@@ -119,12 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.set_defaults(func=cmd_extract)
     s = sub.add_parser("methods", help="list the release methods (the specs `run --methods` takes)")
+    s.add_argument("--json", action="store_true", help="print every field as JSON")
     s.set_defaults(func=cmd_methods)
     s = sub.add_parser("run", help="run a study (default: the embedded default study) and write a report")
     add_run_args(s); s.set_defaults(func=cli_run)
     return p
 
-# %% ../nbs/10_cli.ipynb #078cafd6
+# %% ../nbs/10_cli.ipynb #2ab03dd0
+_HINTS = {FloatingPointError: "the computation diverged: lower the learning rate or check the input features for huge values",
+          MemoryError: "not enough memory: use a smaller --limit, fewer methods or a smaller batch",
+          OSError: "check the paths, their permissions and the free disk space"}
+
+def _hint(e: BaseException) -> str:
+    return next((h for t, h in _HINTS.items() if isinstance(e, t)),
+                "this looks like a bug in featvae: run again with --traceback and report what it prints")
+
 def main(argv: list[str]|None=None) -> int:
     "Entry point of the `featvae` console script; returns the exit status."
     parser = build_parser()
@@ -137,3 +174,10 @@ def main(argv: list[str]|None=None) -> int:
     except KeyboardInterrupt:
         print("featvae: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:               # `featvae datasets | head`: the reader left; nothing to report
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    except Exception as e:                # not featvae's own: still one line, with what to do
+        if args.traceback: raise
+        print(f"featvae: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} ({_hint(e)})", file=sys.stderr)
+        return 1

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['FeatvaeError', 'InputError', 'DataNotFoundError', 'OfflineError', 'CorruptFileError', 'check_int', 'check_number',
-           'check_seed', 'check_probability', 'check_bool', 'check_choice', 'cache_dir', 'atomic_path', 'atomic_write',
-           'file_sha256', 'seed_everything', 'get_device', 'limit_threads', 'check_features', 'check_labels',
-           'check_Xy', 'stratified_sample', 'stratified_split', 'progress']
+           'check_seed', 'check_probability', 'check_bool', 'check_choice', 'check_dir', 'cache_dir', 'atomic_path',
+           'atomic_write', 'file_sha256', 'seed_everything', 'get_device', 'limit_threads', 'check_features',
+           'check_labels', 'check_Xy', 'stratified_sample', 'stratified_split', 'progress']
 
 # %% ../nbs/00_core.ipynb #a4ee0854
 import contextlib
@@ -107,14 +107,32 @@ def check_choice(v, name: str, choices) -> object:
         _refuse(name, "one of " + ", ".join(map(repr, choices)), v, "")
     return v
 
-# %% ../nbs/00_core.ipynb #f59de2fb
+# %% ../nbs/00_core.ipynb #1f9f81a8
+def check_dir(path,            # a folder featvae will write into
+              name: str,       # how the user named it (`--out`, `FEATVAE_CACHE`, ...), for the message
+              create: bool=True # create it (and its parents) if missing
+             ) -> Path:
+    "`path` as a folder that exists (or was created) and is writable; `InputError` in one line otherwise."
+    p = Path(path).expanduser()
+    bad = next((q for q in (p, *p.parents) if q.exists() and not q.is_dir()), None)
+    if bad is not None:
+        raise InputError(f"{name} is {p}, but {bad} is a file, not a folder; point {name} at a folder")
+    if create:
+        try: p.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise InputError(f"{name} {p} cannot be created ({e.strerror}); choose a writable folder") from None
+    if p.exists() and not os.access(p, os.W_OK | os.X_OK):
+        raise InputError(f"{name} {p} is not writable; choose a writable folder")
+    return p
+
 def cache_dir(*parts: str,      # sub-directories below the cache root
               create: bool=True  # create the directory if it does not exist
              ) -> Path:
     "The featvae cache directory (`$FEATVAE_CACHE`, default `~/.cache/featvae`), or a sub-directory of it."
-    root = os.environ.get("FEATVAE_CACHE") or Path.home() / ".cache" / "featvae"
-    p = Path(root).expanduser().joinpath(*parts)
-    if create: p.mkdir(parents=True, exist_ok=True)
+    env = os.environ.get("FEATVAE_CACHE")
+    root = check_dir(env or Path.home() / ".cache" / "featvae", "FEATVAE_CACHE" if env else "the cache folder ~/.cache/featvae",
+                     create=create)
+    p = root.joinpath(*parts)
+    if create: check_dir(p, f"the cache folder {p}")
     return p
 
 # %% ../nbs/00_core.ipynb #134dee97

@@ -28,9 +28,9 @@ import plotly.io as pio
 import seaborn as sns
 from plotly.subplots import make_subplots
 
-# %% ../nbs/08_experiment.ipynb #33628550
+# %% ../nbs/08_experiment.ipynb #df44e225
 import featvae
-from .core import (InputError, atomic_write, cache_dir, check_int, check_number, check_seed, get_device,
+from .core import (InputError, atomic_write, cache_dir, check_dir, check_int, check_number, check_seed, get_device,
                           limit_threads, progress)
 from .extract import embed_dataset
 from .fidelity import class_frechet, prdc
@@ -249,7 +249,7 @@ def _load_data(dataset, backbone, image_size, limit, device) -> StudyData:
                         image_size=image_size, seed=0, device=device)
     return StudyData.from_embeddings(emb)
 
-# %% ../nbs/08_experiment.ipynb #8eb809c3
+# %% ../nbs/08_experiment.ipynb #ded2cf06
 def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_datasets()`
               backbone: str="dinov2_vits14_imgfocus",  # a name from `featvae.backbones.list_backbones()`
               *,
@@ -274,7 +274,8 @@ def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_
     device = str(get_device(device))
     data_key = dict(dataset=dataset, backbone=backbone, image_size=a["image_size"], limit=a["limit"], embed_seed=0,
                     data="custom:" + hashlib.sha256(data.train[0].tobytes()).hexdigest()[:16] if data is not None else "embed_dataset")
-    root = (Path(out) if out is not None else cache_dir("studies")) / f"{dataset}_{backbone}".replace("/", "-")
+    root = check_dir((Path(out) if out is not None else cache_dir("studies")) / f"{dataset}_{backbone}".replace("/", "-"),
+                     "the study cache folder (out=)", create=cache)
     units = study_units(a["methods"], a["seeds"])
     memo, frames, n_computed, n_cached = {}, [], 0, 0
     for u in (bar := progress(units, desc=f"study {dataset}", unit="unit")):
@@ -546,11 +547,14 @@ def add_run_args(parser: argparse.ArgumentParser  # the `run` sub-parser
     parser.add_argument("--cache-dir", default=None, help="study cache folder (default: cache_dir('studies'))")
     return parser
 
-# %% ../nbs/08_experiment.ipynb #fe230fd0
+# %% ../nbs/08_experiment.ipynb #2fb459b1
 def cli_run(args: argparse.Namespace  # parsed `featvae run` options
            ) -> int:
     "Run the study described by `args`, print the table, write the report; returns 0."
     t0 = time.perf_counter()
+    check_dir(args.out, "--out")                       # before any work: a bad folder fails now, not after the study
+    if args.cache_dir is not None: check_dir(args.cache_dir, "--cache-dir")
+    else: cache_dir("studies")
     df = run_study(args.dataset, args.backbone, methods=tuple(args.methods), seeds=tuple(args.seeds), sigmas=tuple(args.sigmas),
                    limit=args.limit, image_size=args.image_size, method_params={"cvae": dict(max_epochs=args.cvae_max_epochs)},
                    probe_params=dict(max_epochs=args.probe_max_epochs), privacy_params=dict(n_boot=args.n_boot),
