@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['Anonymizer', 'Identity', 'ClassGaussian']
+__all__ = ['MEMORY_LIMIT_GB', 'Anonymizer', 'Identity', 'ClassGaussian']
 
 # %% ../nbs/03a_anonymize.ipynb #68fac916
 import numpy as np
@@ -97,7 +97,7 @@ def _check_fitted(self: Anonymizer):
     if not hasattr(self, "n_features_in_"):
         raise InputError(f"{type(self).__name__} is not fitted; call fit(X, y) first")
 
-# %% ../nbs/03a_anonymize.ipynb #3c32fc63
+# %% ../nbs/03a_anonymize.ipynb #c212e3a4
 @patch
 def _labels_from(self: Anonymizer,
                  labels_or_counts,              # 1-D array of labels, or a dict {label: count}
@@ -105,17 +105,62 @@ def _labels_from(self: Anonymizer,
                 ) -> np.ndarray:
     "The requested labels as int64 (dict order for a dict), all of them classes seen in fit."
     self._check_fitted()
+    hint = ("draw it in chunks: call sample repeatedly with smaller counts (without a seed each call continues "
+            "the model's random stream; a CVAE's stream(batch_size) does this for you)")
     if isinstance(labels_or_counts, dict):
-        ys = []
+        counts = {}
         for c, n in labels_or_counts.items():
             if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
                 raise InputError(f"{name} has key {c!r}; class labels must be integers such as {self.classes_[:3].tolist()}")
-            ys.append(np.full(check_int(n, f"the count for class {c}", low=0), int(c), np.int64))
-        y = np.concatenate(ys + [np.zeros(0, np.int64)])
-    else: y = check_labels(labels_or_counts, name=name)
+            counts[int(c)] = check_int(n, f"the count for class {c}", low=0)
+        self._check_rows(sum(counts.values()), name, hint)
+        y = np.concatenate([np.full(n, c, np.int64) for c, n in counts.items()] + [np.zeros(0, np.int64)])
+    else:
+        y = check_labels(labels_or_counts, name=name)
+        self._check_rows(len(y), name, hint)
     unknown = np.setdiff1d(y, self.classes_)
     if len(unknown): raise InputError(f"labels {unknown.tolist()} were not seen in fit; known classes: {self.classes_.tolist()}")
     return y
+
+# %% ../nbs/03a_anonymize.ipynb #e97c6d54
+MEMORY_LIMIT_GB = 16.0  # the most one sample/stream request (and a CVAE's networks) may allocate, in GB
+
+def _gb(nbytes: float) -> str:
+    "A size for messages: `32,000.0 GB`, `0.00064 GB`."
+    g = nbytes / 1e9
+    return f"{g:,.1f} GB" if g >= 1 else f"{g:.2g} GB"
+
+# %% ../nbs/03a_anonymize.ipynb #a193e6d7
+@patch
+def _check_memory(self: Anonymizer,
+                  nbytes: int,  # what the request would allocate
+                  what: str,    # the request, e.g. "labels_or_counts asks for 10 records of 384 features"
+                  hint: str):   # what to do instead
+    "Refuse a request that would allocate more than `MEMORY_LIMIT_GB`."
+    if nbytes > MEMORY_LIMIT_GB * 1e9:
+        raise InputError(f"{what}: {_gb(nbytes)}, more than one call may allocate "
+                         f"(featvae.anonymize.MEMORY_LIMIT_GB = {MEMORY_LIMIT_GB:g}); {hint}")
+
+@patch
+def _check_rows(self: Anonymizer, n: int, name: str, hint: str):
+    "Refuse a release of `n` records (float32 features, int64 labels) above `MEMORY_LIMIT_GB`."
+    D = self.n_features_in_
+    self._check_memory(n * (4 * D + 8), f"{name} asks for {n:,} records of {D} features", hint)
+
+# %% ../nbs/03a_anonymize.ipynb #08fb8b44
+@patch
+def _check_spread(self: Anonymizer,
+                  X, y):  # validated features and labels
+    "Refuse classes with fewer than 2 records or with all records identical (a model of them would copy them)."
+    model = type(self).__name__
+    small = {c: n for c, n in self.class_counts_.items() if n < 2}
+    if small:
+        raise InputError(f"{model} needs at least 2 records per class; class(es) {small} have fewer "
+                         "(drop those classes or merge them first)")
+    flat = [c for c in self.classes_.tolist() if not (X[y == c] != X[y == c][:1]).any()]
+    if flat:
+        raise InputError(f"the records of class(es) {flat} are all identical, so {model} would release them as they are "
+                         "(drop those classes or merge them first)")
 
 # %% ../nbs/03a_anonymize.ipynb #ef28e0c9
 class Identity(Anonymizer):
@@ -124,27 +169,37 @@ class Identity(Anonymizer):
     def __init__(self): pass
     def _resample(self, X, y): return X.copy(), (None if y is None else y.copy())
 
-# %% ../nbs/03a_anonymize.ipynb #e75e2763
+# %% ../nbs/03a_anonymize.ipynb #0b57ee67
 class ClassGaussian(Anonymizer):
     "Per-class multivariate Gaussian with shrunk covariance; `fit_resample` samples a 1:1 class-count replica."
     def __init__(self,
-                 shrinkage="auto",  # "auto" (Ledoit–Wolf) or a fixed shrinkage in [0, 1]
-                 seed: int=0):      # seed of the sampler (fixed sequence of draws after each `fit`)
-        self.shrinkage, self.seed = shrinkage, seed
+                 shrinkage="auto",          # "auto" (Ledoit–Wolf) or a fixed shrinkage in [0, 1]
+                 seed: int=0,               # seed of the sampler (fixed sequence of draws after each `fit`)
+                 max_memory_gb: float=4.0): # refuse a fit whose D×D matrices would need more memory than this
+        self.shrinkage, self.seed, self.max_memory_gb = shrinkage, seed, max_memory_gb
 
     def _check_params(self):
         if not (isinstance(self.shrinkage, str) and self.shrinkage == "auto"):
             check_number(self.shrinkage, "shrinkage", low=0, high=1, hint="or 'auto' (Ledoit–Wolf)")
         check_seed(self.seed)
+        check_number(self.max_memory_gb, "max_memory_gb", low=0, low_open=True)
 
-# %% ../nbs/03a_anonymize.ipynb #02bcfad2
+# %% ../nbs/03a_anonymize.ipynb #f452a761
+@patch
+def _check_size(self: ClassGaussian, D: int, C: int):
+    "Refuse a fit whose per-class D×D float64 matrices would exceed `max_memory_gb`."
+    need = 8 * D * D * (2 * C + 4)
+    if need > self.max_memory_gb * 1e9:
+        raise InputError(f"ClassGaussian on {D} features and {C} classes needs about {_gb(need)} for its D×D covariances "
+                         f"(8·D²·(2C+4) bytes), more than max_memory_gb={self.max_memory_gb:g}; reduce the dimension first "
+                         "(e.g. PCA to a few hundred components) or raise max_memory_gb if the machine has the memory")
+
+# %% ../nbs/03a_anonymize.ipynb #834b4c02
 @patch
 def _fit(self: ClassGaussian, X, y, X_val=None, y_val=None):
     "Mean, shrunk covariance and sampling factor of every class."
-    small = {c: n for c, n in self.class_counts_.items() if n < 2}
-    if small:
-        raise InputError(f"ClassGaussian needs at least 2 records per class; class(es) {small} have fewer "
-                         "(drop those classes or merge them first)")
+    self._check_size(X.shape[1], len(self.classes_))
+    self._check_spread(X, y)
     self.means_, self.covariances_, self.shrinkages_, self._factors = {}, {}, {}, {}
     for c in self.classes_.tolist():
         Xc = X[y == c].astype(np.float64)
@@ -158,7 +213,23 @@ def _fit(self: ClassGaussian, X, y, X_val=None, y_val=None):
         self._factors[c] = V * np.sqrt(np.clip(w, 0, None))
     self._rng = np.random.default_rng(int(self.seed))
 
-# %% ../nbs/03a_anonymize.ipynb #b4a54a06
+# %% ../nbs/03a_anonymize.ipynb #8fc2ab5f
+@patch
+def _draw(self: ClassGaussian,
+          c: int, n: int, rng,   # class, number of samples, NumPy generator
+          chunk: int=2**25):     # float64 values per piece (2**25: 256 MB)
+    "`n` float32 samples of class `c` from `rng`."
+    D, out = self.n_features_in_, np.empty((n, self.n_features_in_), np.float32)
+    step = max(1, chunk // D)
+    for i in range(0, n, step):
+        Z = self.means_[c] + rng.standard_normal((min(step, n - i), D)) @ self._factors[c].T
+        if not (np.abs(Z) <= np.finfo(np.float32).max).all():
+            raise InputError(f"samples of class {c} overflow float32 (features of order {np.abs(self.means_[c]).max():.3g}); "
+                             "rescale X (e.g. divide it by a constant) before fitting")
+        out[i:i + len(Z)] = Z
+    return out
+
+# %% ../nbs/03a_anonymize.ipynb #0f82baf2
 @patch
 def sample(self: ClassGaussian,
            labels_or_counts,    # a 1-D array of class labels (one sample each), or a dict {label: count}
@@ -170,8 +241,7 @@ def sample(self: ClassGaussian,
     X = np.empty((len(y), self.n_features_in_), np.float32)
     for c in np.unique(y).tolist():
         idx = np.flatnonzero(y == c)
-        z = rng.standard_normal((len(idx), self.n_features_in_))
-        X[idx] = self.means_[c] + z @ self._factors[c].T
+        X[idx] = self._draw(c, len(idx), rng)
     return X, y
 
 @patch

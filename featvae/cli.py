@@ -20,11 +20,12 @@ from pathlib import Path
 # %% ../nbs/10_cli.ipynb #1c2fcbc4
 import pandas as pd
 
-# %% ../nbs/10_cli.ipynb #90b91009
+# %% ../nbs/10_cli.ipynb #7e1464ae
 from . import __version__
 from .backbones import DEFAULT_BACKBONE, list_backbones
-from .core import FeatvaeError, InputError
+from .core import FeatvaeError, InputError, check_dir
 from .data import DEFAULT_DATASET, list_datasets
+from .distributed import add_extract_dist_args, cli_extract_distributed, in_torchrun, is_main_rank
 from .experiment import add_run_args, cli_run
 from .extract import embed_dataset
 from .methods import list_methods
@@ -79,9 +80,10 @@ def slug(name: str) -> str:
     s = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.")
     return s or "dataset"
 
-# %% ../nbs/10_cli.ipynb #ca332180
+# %% ../nbs/10_cli.ipynb #c6084133
 def summarize_embeddings(embs: dict) -> pd.DataFrame:
     "One row per split: records, dimension and the count of every class."
+    if not isinstance(embs, dict): raise InputError(f"embs must be a dict of split name → Embeddings (embed_dataset's result), got {type(embs).__name__}")
     rows = []
     for split, e in embs.items():
         counts = pd.Series(e.y).value_counts().sort_index()
@@ -97,8 +99,11 @@ def cmd_extract(args):
         raise InputError(f"--image-size must be at least 14 pixels (one ViT patch), got {args.image_size}")
     if args.reference and args.format != "npz":
         raise InputError("--reference writes the paper code's npz layout; use it with --format npz")
-    out = Path(args.out)
+    out = check_dir(args.out, "--out")                 # before any work
     t0 = time.perf_counter()
+    if args.nproc is not None or in_torchrun():        # several processes fill the cache; then it is read below
+        cli_extract_distributed(args)
+        if not is_main_rank(): return 0                # under torchrun only rank 0 writes --out
     embs = embed_dataset(args.dataset, args.backbone, splits=tuple(args.splits), limit=args.limit,
                          image_size=args.image_size, seed=args.seed, root=args.root, download=args.download,
                          device=args.device)
@@ -116,14 +121,20 @@ def cmd_extract(args):
     for p in written: print(f"wrote {p}")
     return 0
 
-# %% ../nbs/10_cli.ipynb #565d8f56
+# %% ../nbs/10_cli.ipynb #38ffa78f
+class _Parser(argparse.ArgumentParser):
+    "An ArgumentParser whose errors are one line: `featvae: error: … (see `featvae CMD --help`)`, exit status 2."
+    def error(self, message):
+        self.exit(2, f"featvae: error: {message} (see `{self.prog} --help`)\n")
+
+# %% ../nbs/10_cli.ipynb #d28b8762
 def build_parser() -> argparse.ArgumentParser:
     "The `featvae` argument parser with its subcommands."
-    p = argparse.ArgumentParser(prog="featvae", description="Privacy-preserving feature datasets: "
+    p = _Parser(prog="featvae", description="Privacy-preserving feature datasets: "
                                 "foundation-model embeddings, Conditional VAEs and k-Same, with evaluation.")
     p.add_argument("--version", action="version", version=f"featvae {__version__}")
     p.add_argument("--traceback", action="store_true", help="show the full traceback of an unexpected error")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     s = sub.add_parser("datasets", help="list datasets and whether they load offline now")
     s.add_argument("--json", action="store_true", help="print every field as JSON")
@@ -145,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reference", action="store_true",
                    help="write the paper code's npz layout (keys `embeddings`, `labels`) instead of featvae's")
     s.add_argument("--out", required=True, help="output folder")
+    add_extract_dist_args(s)   # --nproc N: N processes with torchrun (see 03b_distributed); multi-node options
     s.set_defaults(func=cmd_extract)
     s = sub.add_parser("methods", help="list the release methods (the specs `run --methods` takes)")
     s.add_argument("--json", action="store_true", help="print every field as JSON")

@@ -135,13 +135,14 @@ def cache_dir(*parts: str,      # sub-directories below the cache root
     if create: check_dir(p, f"the cache folder {p}")
     return p
 
-# %% ../nbs/00_core.ipynb #134dee97
+# %% ../nbs/00_core.ipynb #af66dc85
 @contextlib.contextmanager
 def atomic_path(path  # the final destination
                ):
     "Context manager yielding a temporary path next to `path`; on success it is renamed to `path`, on error removed."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir(): raise InputError(f"path {path} is a folder; give a file name to write to")
+    check_dir(path.parent, f"the folder of {path}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + "".join(path.suffixes))
     os.close(fd)
     tmp = Path(tmp)
@@ -165,9 +166,10 @@ def atomic_write(path,          # the final destination
     with atomic_path(path) as tmp:
         with open(tmp, mode, **kwargs) as f: yield f
 
-# %% ../nbs/00_core.ipynb #b9e5012f
+# %% ../nbs/00_core.ipynb #5873e298
 def file_sha256(path, chunk: int=1<<20) -> str:
     "Hex SHA-256 of a file, read in chunks."
+    if not Path(path).is_file(): raise DataNotFoundError(f"no file at {path} to hash; check the path")
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for b in iter(lambda: f.read(chunk), b""): h.update(b)
@@ -272,7 +274,7 @@ def check_Xy(X, y, min_classes: int=2, dim: int|None=None, names=("X", "y")):
     X = check_features(X, names[0], dim=dim)
     return X, check_labels(y, len(X), names[1], min_classes=min_classes)
 
-# %% ../nbs/00_core.ipynb #94a9c1b3
+# %% ../nbs/00_core.ipynb #28a73f1a
 def stratified_sample(labels,              # integer labels, length N
                       n: int,              # how many records to keep (all of them if n ≥ N)
                       seed: int=0,         # random seed: same seed, same subset
@@ -280,6 +282,8 @@ def stratified_sample(labels,              # integer labels, length N
                      ) -> np.ndarray:
     "Sorted indices of a stratified random subset of `n` of the records labelled `labels`."
     labels = np.asarray(labels); N = len(labels)
+    n, seed = check_int(n, "n", low=0), check_seed(seed)
+    min_per_class = check_int(min_per_class, "min_per_class", low=0)
     if n >= N: return np.arange(N)
     classes, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
     floor = np.minimum(min_per_class, counts)
@@ -300,13 +304,19 @@ def stratified_sample(labels,              # integer labels, length N
     picked = [rng.permutation(order[s:s + c])[:t] for s, c, t in zip(starts, counts, take)]
     return np.sort(np.concatenate(picked))
 
-# %% ../nbs/00_core.ipynb #e3312d4c
+# %% ../nbs/00_core.ipynb #65f3c491
 def stratified_split(labels,        # integer labels, length N
                      fractions: dict, # split name → fraction, e.g. {"train": .7, "val": .1, "test": .2}
                      seed: int=0      # fixed seed of the split
                     ) -> dict:
     "Split name → sorted indices: disjoint stratified parts; `test`, then `val`, drawn first, `train` gets the rest."
     labels = np.asarray(labels); N = len(labels)
+    if not isinstance(fractions, dict) or set(fractions) - {"train", "val", "test"}:
+        raise InputError(f"fractions must be a dict with keys among 'train', 'val', 'test', got {fractions!r}")
+    fr = {k: check_probability(v, f"fractions[{k!r}]") for k, v in fractions.items()}
+    if sum(v for k, v in fr.items() if k != "train") > 1:
+        raise InputError(f"the val and test fractions add up to more than 1: {fractions!r}")
+    seed = check_seed(seed)
     rest = np.arange(N); out = {}
     for part in [p for p in ("test", "val") if p in fractions]:
         n = int(round(fractions[part] * N))

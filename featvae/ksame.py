@@ -151,13 +151,13 @@ def _scan(self: _Greedy, thr):
         del D
     return base, torch.cat(rows), torch.cat(cols), torch.cat(vals)
 
-# %% ../nbs/05_ksame.ipynb #c4ddffe9
+# %% ../nbs/05_ksame.ipynb #5413714a
 @patch
 def _lists(self: _Greedy, rows, cols, vals, thr):
     "Sort the close pairs into per-point neighbour lists (`nl_idx`, `nl_val`, `nl_len`) and set `rho`, `lb`."
     N, dev = self.N, self.dev
-    key = rows.double() * (2 * float(vals.max() if len(vals) else 0) + 1) + vals.double()    # sort by (row, distance) at once
-    o = torch.argsort(key); del key
+    o = torch.argsort(vals, stable=True)
+    o = o[torch.argsort(rows[o], stable=True)]                  # by row, then by distance: exact at any scale
     rows, cols, vals = rows[o], cols[o].int(), vals[o]
     cnt = torch.bincount(rows, minlength=N)
     rank = torch.arange(len(rows), device=dev) - (torch.cumsum(cnt, 0) - cnt)[rows]
@@ -339,11 +339,22 @@ def _check_k_fits(k: int,             # the group size
     "Refuse a group size `k` larger than the `n` records it must group."
     if k > n: raise InputError(f"k={k} is larger than the number of records: {what} {n}; use a smaller k")
 
-# %% ../nbs/05_ksame.ipynb #7e9a00c2
+# %% ../nbs/05_ksame.ipynb #3e9e431f
+_NORM2_RANGE = (2.0 ** -60, 2.0 ** 120)   # largest centred squared norm the float32 products take as it is
+
+def _unit_scale(X: np.ndarray  # validated float32 N×D
+               ) -> np.ndarray:
+    "`X` itself, or `X` times the power of two (exact) that brings its largest centred squared norm near 1 if it is outside `_NORM2_RANGE`."
+    mu = X.mean(0, dtype=np.float64)
+    n2 = max(float(((X[a:a + 4096] - mu) ** 2).sum(1).max()) for a in range(0, len(X), 4096))
+    if n2 == 0 or _NORM2_RANGE[0] <= n2 <= _NORM2_RANGE[1]: return X
+    return (X.astype(np.float64) * 2.0 ** -math.floor(math.log2(n2) / 2)).astype(np.float32)
+
+# %% ../nbs/05_ksame.ipynb #41ec26ec
 def _ksame_run(X, k, drop_remainder, device, show_progress):
     "Group ids of the validated float32 `X` (-1: dropped) and the engine's counters."
     n = len(X) - len(X) % k if drop_remainder else len(X)    # the paper: the last N mod k records go first
-    eng = _Greedy(X[:n], k, get_device(device), show_progress=show_progress)
+    eng = _Greedy(_unit_scale(X[:n]), k, get_device(device), show_progress=show_progress)
     groups, rest = eng.run()
     cl = torch.full((len(X),), -1, dtype=torch.long, device=eng.dev)
     for g_id, g in enumerate(groups): cl[g] = g_id

@@ -149,7 +149,15 @@ def kwargs(self: Spec, **overrides) -> dict:
     "The full constructor parameters of this release (with `overrides` applied before the spec's own)."
     return {**_base_params(self.method, self.preset), **overrides, **dict(self.params)}
 
-# %% ../nbs/05b_methods.ipynb #0feef134
+# %% ../nbs/05b_methods.ipynb #31a8c08e
+def _checked(a: Anonymizer,  # a freshly made anonymizer
+             spec):          # the release it was made for, named in the message
+    "`a` once its class's `_check_params` accepts its parameters; else `InputError` with the spec in front."
+    try: a._check_params()
+    except InputError as e: raise InputError(f"{str(spec)!r}: {e}") from None
+    return a
+
+# %% ../nbs/05b_methods.ipynb #52edd42a
 _RESERVED = ("seed", "device")
 
 def parse_spec(spec  # "name" or "name:key=value,…" (or a `Spec`)
@@ -179,7 +187,9 @@ def parse_spec(spec  # "name" or "name:key=value,…" (or a `Spec`)
         given[k] = _parse_value(v)
     base = _base_params(m, preset)
     params = tuple((k, given[k]) for k in names if k in given and not _same(given[k], base.get(k, inspect.Parameter.empty)))
-    return Spec(name, params, preset)
+    out = Spec(name, params, preset)
+    _checked(m.cls(**{k: v for k, v in out.kwargs().items() if k in names}), out)   # the values, now: not at the first fit
+    return out
 
 def _same(a, b) -> bool:
     return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and not isinstance(a, bool)
@@ -215,7 +225,7 @@ def expand_specs(specs  # one spec string, or a list of specs; `|` in a value is
     if not out: raise InputError(f"no method given; methods: {', '.join(METHODS)}")
     return list(dict.fromkeys(out))
 
-# %% ../nbs/05b_methods.ipynb #824f0466
+# %% ../nbs/05b_methods.ipynb #13498d75
 @patch
 def make(self: Spec, seed: int|None=None, device=None, **overrides) -> Anonymizer:
     "A fresh anonymizer for this release (`seed`/`device` passed to the classes that take them)."
@@ -223,7 +233,7 @@ def make(self: Spec, seed: int|None=None, device=None, **overrides) -> Anonymize
     kw = self.kwargs(**overrides)
     if "seed" in names and seed is not None: kw["seed"] = seed
     if "device" in names and device is not None: kw["device"] = device
-    return self.method.cls(**{k: v for k, v in kw.items() if k in names})
+    return _checked(self.method.cls(**{k: v for k, v in kw.items() if k in names}), self)
 
 @patch
 def fit_key(self: Spec, seed: int|None=None, **overrides) -> tuple:

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 
-# %% ../nbs/05a_neighbors.ipynb #ceb96f48
-from .core import InputError, check_choice, check_features, check_int, check_number, get_device, progress
+# %% ../nbs/05a_neighbors.ipynb #2cb99ddb
+from .core import InputError, check_bool, check_choice, check_features, check_int, check_number, get_device, progress
 
 # %% ../nbs/05a_neighbors.ipynb #7aa4b7a9
 class Standardizer:
@@ -46,7 +46,7 @@ def fit(self: Standardizer,
         self.scale_ = (X.max(0) - lo + self.eps).astype(np.float32)
     return self
 
-# %% ../nbs/05a_neighbors.ipynb #5df1b0d4
+# %% ../nbs/05a_neighbors.ipynb #a6aff061
 @patch
 def _stats_for(self: Standardizer, A, name: str):
     "`(A, shift, scale)` ready for arithmetic: validated NumPy in the kind's dtype, or float32 tensors on `A`'s device."
@@ -54,8 +54,9 @@ def _stats_for(self: Standardizer, A, name: str):
         raise InputError("this Standardizer is not fitted yet: call .fit(X_reference) first")
     D = len(self.shift_)
     if isinstance(A, torch.Tensor):
-        if A.ndim < 1 or A.shape[-1] != D:
-            raise InputError(f"{name} has shape {tuple(A.shape)} but the Standardizer was fitted on {D} features")
+        if A.ndim != 2 or A.shape[-1] != D:
+            raise InputError(f"{name} has shape {tuple(A.shape)} but the Standardizer was fitted on {D} features: "
+                             f"pass an N×{D} tensor")
         f = lambda s: torch.as_tensor(s, dtype=torch.float32, device=A.device)
         return A.to(torch.float32), f(self.shift_), f(self.scale_)
     A = check_features(A, name, dim=D)
@@ -105,36 +106,45 @@ def _as_tensor(X, name, dim=None):
         return X
     return torch.from_numpy(check_features(X, name, dim=dim))
 
-# %% ../nbs/05a_neighbors.ipynb #23361e52
-def _prepare(query, ref, device):
-    "Validate a query/reference pair and return both on `device`, with the reference mean (float32) to centre on."
+# %% ../nbs/05a_neighbors.ipynb #39fab6a1
+_MAX_NORM2 = 2.0 ** 124   # centred squared norm up to which every squared distance (≤ 4× this) stays finite in float32
+
+def _sq_norms(A, mu, block: int):
+    "float32 squared norms of the rows of `A − mu`, `block` rows at a time."
+    return torch.cat([((A[i:i+block] - mu)**2).sum(1) for i in range(0, len(A), block)])
+
+# %% ../nbs/05a_neighbors.ipynb #2ff76cdb
+def _check_scale(n2, name: str):
+    "Refuse a set whose rows lie too far from the reference mean for float32 distances (`n2`: their squared norms)."
+    m = float(n2.max())
+    if not m <= _MAX_NORM2:
+        raise InputError(f"{name} has values too large for float32 distances: a row lies {math.sqrt(m):.3g} from the "
+                         f"reference mean, beyond {math.sqrt(_MAX_NORM2):.3g}; rescale the features first, "
+                         f"e.g. with Standardizer().fit_transform(X)")
+
+# %% ../nbs/05a_neighbors.ipynb #761b4155
+def _prepare(query, ref, device, block, names=("query", "ref")):
+    "Validate a query/reference pair; both on `device`, the reference mean (float32) to centre on and the reference's centred squared norms."
     dev = get_device(device)
-    R = _as_tensor(ref, "ref")
-    Q = _as_tensor(query, "query")
+    nq, nr = names
+    R = _as_tensor(ref, nr)
+    Q = _as_tensor(query, nq)
     if Q.shape[1] != R.shape[1]:
-        raise InputError(f"query has {Q.shape[1]} features but ref has {R.shape[1]}; both must be embeddings of the same backbone, in the same frame")
+        raise InputError(f"{nq} has {Q.shape[1]} features but {nr} has {R.shape[1]}; both must be embeddings of the same backbone, in the same frame")
     R, Q = R.to(dev), Q.to(dev)
-    mu = sum(R[i:i+8192].double().sum(0) for i in range(0, len(R), 8192)) / len(R)   # no float64 copy of R
-    return Q, R, mu.float(), dev
+    mu = (sum(R[i:i+8192].double().sum(0) for i in range(0, len(R), 8192)) / len(R)).float()   # no float64 copy of R
+    rn = _sq_norms(R, mu, block)
+    _check_scale(rn, nr); _check_scale(_sq_norms(Q, mu, block), nq)
+    return Q, R, mu, rn, dev
 
 # %% ../nbs/05a_neighbors.ipynb #0b7a74a9
 def _check_block(block):
     "`block` as an int ≥ 1."
     return check_int(block, "block", low=1, hint="it is the number of rows per block, e.g. 4096")
 
-# %% ../nbs/05a_neighbors.ipynb #5c890ee8
-def distance_blocks(query,           # N×D array or tensor: the rows whose distances are wanted
-                    ref,             # M×D array or tensor, same D
-                    *,
-                    block: int=4096, # rows per block in each direction: at most a `block × block` matrix exists at a time
-                    device=None,     # torch device (default: `featvae.core.get_device()`)
-                    squared: bool=True, # yield squared distances (cheaper) or distances
-                    snap: float=1e-5,   # squared distances below `snap·(‖q‖²+‖r‖²)` (rounding noise) become exactly 0
-                   ):
-    "Iterate `(q0, q1, r0, r1, D)` over blocks, with `D` the (squared) Euclidean distances of `query[q0:q1]` to `ref[r0:r1]`."
-    block = _check_block(block)
-    Q, R, mu, dev = _prepare(query, ref, device)
-    rn = torch.cat([((R[i:i+block] - mu)**2).sum(1) for i in range(0, len(R), block)])
+# %% ../nbs/05a_neighbors.ipynb #d6293697
+def _tiles(Q, R, mu, rn, block, squared, snap):
+    "The tiles of `distance_blocks`, from validated tensors `Q`, `R` on one device, the mean `mu` and `rn` = ‖R − mu‖²."
     for q0 in range(0, len(Q), block):
         q = Q[q0:q0+block] - mu
         qn = (q*q).sum(1, keepdim=True)
@@ -145,6 +155,22 @@ def distance_blocks(query,           # N×D array or tensor: the rows whose dist
             # below float32 resolution of the expansion, a squared distance is rounding noise: make it 0
             d.masked_fill_(d <= (qn + rb).mul_(snap), 0.0)
             yield q0, q0 + len(q), r0, r0 + len(r), (d if squared else d.sqrt_())
+
+# %% ../nbs/05a_neighbors.ipynb #d8e1c167
+def distance_blocks(query,           # N×D array or tensor: the rows whose distances are wanted
+                    ref,             # M×D array or tensor, same D
+                    *,
+                    block: int=4096, # rows per block in each direction: at most a `block × block` matrix exists at a time
+                    device=None,     # torch device (default: `featvae.core.get_device()`)
+                    squared: bool=True, # yield squared distances (cheaper) or distances
+                    snap: float=1e-5,   # squared distances below `snap·(‖q‖²+‖r‖²)` (rounding noise) become exactly 0
+                    names=("query", "ref"), # how error messages name the two inputs (the caller's argument names)
+                   ):
+    "Iterate `(q0, q1, r0, r1, D)` over blocks, with `D` the (squared) Euclidean distances of `query[q0:q1]` to `ref[r0:r1]`."
+    block, squared = _check_block(block), check_bool(squared, "squared")
+    snap = check_number(snap, "snap", low=0, hint="a fraction of ‖q‖²+‖r‖², e.g. 1e-5; 0 snaps nothing")
+    Q, R, mu, rn, dev = _prepare(query, ref, device, block, names)
+    return _tiles(Q, R, mu, rn, block, squared, snap)
 
 # %% ../nbs/05a_neighbors.ipynb #0192c54d
 def _check_k(k, n_avail, exclude_self):
@@ -172,7 +198,7 @@ def _knn_block(q, R, rn, mu, k, q0, block, exclude_self, dev):
         best_s, best_i = v, torch.gather(cand_i, 1, j)
     return best_i
 
-# %% ../nbs/05a_neighbors.ipynb #9360b01f
+# %% ../nbs/05a_neighbors.ipynb #b2c46051
 def knn(query,                 # Q×D array or tensor: find neighbours for each of these rows
         ref,                   # R×D array or tensor: the rows to search
         k: int=1,              # number of neighbours
@@ -181,14 +207,15 @@ def knn(query,                 # Q×D array or tensor: find neighbours for each 
         device=None,           # torch device (default: `featvae.core.get_device()`, the GPU when present)
         exclude_self: bool=False, # `query` is `ref`; do not return row `i` as a neighbour of row `i`
         show_progress: bool=False, # tqdm bar over query blocks
+        names=("query", "ref"),   # how error messages name the two inputs (the caller's argument names)
        ) -> tuple[np.ndarray, np.ndarray]:
     "Exact Euclidean k-nearest neighbours: `(dist float32 Q×k, idx int64 Q×k)`, nearest first, computed block by block."
     block = _check_block(block)
-    Q, R, mu, dev = _prepare(query, ref, device)
+    exclude_self, show_progress = check_bool(exclude_self, "exclude_self"), check_bool(show_progress, "show_progress")
+    Q, R, mu, rn, dev = _prepare(query, ref, device, block, names)
     if exclude_self and Q.shape[0] != R.shape[0]:
-        raise InputError(f"exclude_self=True needs query and ref to be the same set, got {Q.shape[0]} and {R.shape[0]} rows")
-    k = _check_k(k, R.shape[0] - int(bool(exclude_self)), exclude_self)
-    rn = torch.cat([((R[i:i+block] - mu)**2).sum(1) for i in range(0, len(R), block)])
+        raise InputError(f"exclude_self=True needs {names[0]} and {names[1]} to be the same set, got {Q.shape[0]} and {R.shape[0]} rows")
+    k = _check_k(k, R.shape[0] - int(exclude_self), exclude_self)
     out_d = torch.empty(len(Q), k, dtype=torch.float32)
     out_i = torch.empty(len(Q), k, dtype=torch.int64)
     for q0 in progress(range(0, len(Q), block), desc="knn", disable=not show_progress):

@@ -42,11 +42,11 @@ def min_group_size(released  # N×D released vectors
                           return_counts=True)
     return int(counts.min())
 
-# %% ../nbs/07_privacy.ipynb #174289d6
+# %% ../nbs/07_privacy.ipynb #4966551c
 def _dcr_stats(real_train, released, holdout, kw) -> dict:
     "DCR, NNDR and the paper's average minimum distance of `released`, with `holdout`'s DCR as the baseline."
-    d_rel, _ = knn(released, real_train, k=2, **kw)          # released → train: DCR and NNDR
-    d_hold, _ = knn(holdout, real_train, k=1, **kw)          # holdout → train: the baseline
+    d_rel, _ = knn(released, real_train, k=2, names=("released", "real_train"), **kw)   # released → train: DCR and NNDR
+    d_hold, _ = knn(holdout, real_train, k=1, names=("holdout", "real_train"), **kw)    # holdout → train: the baseline
     dcr, d2 = d_rel[:, 0].astype(np.float64), d_rel[:, 1].astype(np.float64)
     dcr_h = d_hold[:, 0].astype(np.float64)
     nndr = np.divide(dcr, d2, out=np.zeros_like(dcr), where=d2 > 0)   # 0/0 (a copy of a duplicated record) → 0
@@ -57,19 +57,19 @@ def _dcr_stats(real_train, released, holdout, kw) -> dict:
                 share_closer_than_holdout_p5=float((dcr < hold_p5).mean()),
                 nndr_median=float(np.median(nndr)))
 
-# %% ../nbs/07_privacy.ipynb #190704b2
+# %% ../nbs/07_privacy.ipynb #67ae0636
 def _membership_attack(real_train, holdout, released, *, n_boot, seed, kw) -> dict:
     "The distance attack on equal numbers of members (`real_train`) and non-members (`holdout`)."
     rng = np.random.default_rng(seed)
     n = min(len(real_train), len(holdout))
     mem = real_train[np.sort(rng.choice(len(real_train), n, replace=False))] if len(real_train) > n else real_train
     non = holdout[np.sort(rng.choice(len(holdout), n, replace=False))] if len(holdout) > n else holdout
-    s_mem = -knn(mem, released, k=1, **kw)[0][:, 0].astype(np.float64)
-    s_non = -knn(non, released, k=1, **kw)[0][:, 0].astype(np.float64)
+    s_mem = -knn(mem, released, k=1, names=("real_train", "released"), **kw)[0][:, 0].astype(np.float64)
+    s_non = -knn(non, released, k=1, names=("holdout", "released"), **kw)[0][:, 0].astype(np.float64)
     auc, (lo, hi) = _auc_ci(s_mem, s_non, n_boot, rng)
     return dict(mia_auc=auc, mia_auc_lo=lo, mia_auc_hi=hi, mia_n_per_group=n)
 
-# %% ../nbs/07_privacy.ipynb #fde42d5a
+# %% ../nbs/07_privacy.ipynb #8432d4d6
 def privacy_report(real_train,         # N×D real training records (the ones the method saw)
                    released,           # M×D released records (synthetic, k-Same centroids, ...)
                    holdout,            # H×D real records the method never saw (e.g. the test split)
@@ -86,7 +86,7 @@ def privacy_report(real_train,         # N×D real training records (the ones th
     released = check_features(released, "released", dim=real_train.shape[1])
     holdout = check_features(holdout, "holdout", dim=real_train.shape[1])
     n_boot, seed = check_int(n_boot, "n_boot", low=0, hint="use 0 for no interval"), check_seed(seed)
-    if k_anonymity is not None: check_int(k_anonymity, "k_anonymity", low=0)
+    if k_anonymity is not None: check_int(k_anonymity, "k_anonymity", low=1, hint="or None for no check")
     if check_bool(standardize, "standardize"):
         st = Standardizer().fit(real_train)
         real_train, released, holdout = st.transform(real_train), st.transform(released), st.transform(holdout)

@@ -21,18 +21,26 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 
-# %% ../nbs/06_probe.ipynb #74f34386
-from .core import InputError, check_features, check_int, check_labels, check_number, check_seed, get_device, progress
+# %% ../nbs/06_probe.ipynb #60451bf1
+from .core import (InputError, check_bool, check_features, check_int, check_labels, check_number, check_seed,
+                          get_device, progress)
 from .neighbors import Standardizer
 
-# %% ../nbs/06_probe.ipynb #a036b36a
+# %% ../nbs/06_probe.ipynb #7b2593e1
 def probe_metrics(y_true,  # N class indices in `0..C-1`
                   proba,   # N×C class probabilities
                  ) -> dict:
     "Macro one-vs-rest AUROC, accuracy and balanced accuracy, all × 100."
-    y_true, proba = np.asarray(y_true), np.asarray(proba, dtype=np.float64)
+    check_features(proba, "proba")                       # N×C, finite, numeric (then used in float64)
+    proba = np.asarray(proba.detach().cpu() if isinstance(proba, torch.Tensor) else proba, dtype=np.float64)
+    y_true = check_labels(y_true, len(proba), "y_true")
+    C = proba.shape[1]
+    if y_true.min() < 0 or y_true.max() >= C:
+        raise InputError(f"y_true holds labels {y_true.min()}..{y_true.max()} but proba has {C} columns; "
+                         f"pass class indices 0..{C - 1} (column j of proba is class j)")
     present = np.unique(y_true)
-    if len(present) < 2: raise InputError(f"the test set needs at least 2 classes for an AUC, got {len(present)}")
+    if len(present) < 2:
+        raise InputError(f"y_true needs at least 2 classes for an AUC, got {len(present)}; score on a set with two or more classes")
     auc = np.mean([roc_auc_score(y_true == c, proba[:, c]) for c in present])
     pred = proba.argmax(1)
     return dict(auc=100 * float(auc), accuracy=100 * accuracy_score(y_true, pred),
@@ -136,7 +144,7 @@ def _make_batches(train, Xtr_t, ytr_t, st, classes_t, D, *, batch_size, n_per_ep
     n_batches = math.ceil(n_per_epoch / batch_size)
     return lambda epoch: _stream_batches(train, batch_size, n_batches, int(stream_seeds[epoch - 1]), st, classes_t, D, dev)
 
-# %% ../nbs/06_probe.ipynb #e0a8e095
+# %% ../nbs/06_probe.ipynb #5e3d5fa9
 def _fit_linear(D, C, batches, Xv, yv, *, seed, max_epochs, patience, lr, dev, show_progress):
     "The paper's training loop: Adam, early stopping on the validation loss (best weights restored), LR plateau."
     with torch.random.fork_rng(devices=[]):
@@ -158,6 +166,9 @@ def _fit_linear(D, C, batches, Xv, yv, *, seed, max_epochs, patience, lr, dev, s
         else:
             bad += 1
             if bad >= patience: break
+    if best_state is None:
+        raise InputError(f"the linear probe diverged: the validation loss was {vl} after every epoch; lower lr "
+                         f"(got {lr:g}) or check the scale of the training set against reference=")
     model.load_state_dict(best_state)
     return model.eval(), dict(epochs=epoch, best_epoch=best_epoch, val_loss=best)
 
@@ -172,7 +183,7 @@ def _score(model, Xt, yt_i, sigmas, seed, dev, extra: dict) -> pd.DataFrame:
             rows.append(dict(sigma=s, **probe_metrics(yt_i, proba), **extra))
     return pd.DataFrame(rows)
 
-# %% ../nbs/06_probe.ipynb #7114f9e6
+# %% ../nbs/06_probe.ipynb #f4516485
 def linear_probe(train,                  # (X, y) released training set, or an online source with `.stream(...)` (a fitted CVAE)
                  val,                    # (X, y) REAL validation set: early stopping and LR schedule watch its loss
                  test,                   # (X, y) REAL test set: the reported metrics
@@ -192,7 +203,9 @@ def linear_probe(train,                  # (X, y) released training set, or an o
     "Train a linear classifier on `train`, early-stopped on real `val`; AUC/accuracy × 100 on real `test` per noise σ."
     seed, sigmas = check_seed(seed), _check_sigmas(noise_sigmas)
     max_epochs, patience = check_int(max_epochs, "max_epochs", low=1), check_int(patience, "patience", low=1)
-    batch_size, lr = check_int(batch_size, "batch_size", low=1), check_number(lr, "lr", low=0, low_open=True)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    lr = check_number(lr, "lr", low=0, low_open=True, high=1000, hint="it is Adam's step size, e.g. 1e-3 (the paper's)")
+    return_model, show_progress = check_bool(return_model, "return_model"), check_bool(show_progress, "show_progress")
     Xtr, ytr, ref, n_per_epoch = _train_side(train, reference, samples_per_epoch)
     D = ref.shape[1]
     Xv, yv, Xt, yt = _eval_side(val, test, D)

@@ -13,6 +13,7 @@ ALLOWED = {
     "data": {"core"},
     "backbones": {"core"},
     "extract": {"core", "data", "backbones"},
+    "distributed": {"core", "data", "backbones", "extract"},
     "neighbors": {"core"},
     "probe": {"core", "neighbors"},
     "privacy": {"core", "neighbors"},
@@ -23,7 +24,7 @@ ALLOWED = {
     "methods": {"core", "anonymize", "ksame", "cvae"},
     "experiment": {"core", "extract", "methods", "neighbors", "privacy", "fidelity", "probe"},
     "explore": {"core", "experiment", "methods", "neighbors"},
-    "cli": {"core", "data", "backbones", "extract", "experiment", "methods"},
+    "cli": {"core", "data", "backbones", "extract", "distributed", "experiment", "methods"},
 }
 MODULES = sorted(p.stem for p in PKG.glob("*.py") if not p.stem.startswith("_"))
 

@@ -3,14 +3,24 @@
 Steps, in a private build root (so that two builds never share nbdev's `_proc` cache):
 
 1. copy `settings.ini` and `nbs/` into the build root;
-2. execute every notebook there (`jupyter nbconvert --execute --inplace`; cells `#| eval: false` and, unless
-   `--run-slow`, cells flagged `#| slow` stay unexecuted, as under nbdev_test) with
+2. execute every notebook there (`jupyter nbconvert --execute --inplace`) with
    `PLOTLY_RENDERER=plotly_mimetype+notebook` (plotly.js embedded, so plots draw without a kernel) and
-   `FEATVAE_DOCS=1` (widgets show their static figures: see `featvae.explore.show`);
+   `FEATVAE_DOCS=1` (widgets show their static figures: see `featvae.explore.show`). Cells `#| eval: false`
+   and, unless `--run-slow`, cells flagged `#| slow` are not executed, as under nbdev_test, and their saved
+   outputs are removed: a page never shows an output that this build did not compute (index.ipynb and
+   11_tutorial.ipynb are committed with outputs). `#| notest` cells are executed: nbdev_test leaves the
+   index's study table to the tutorial, but the site shows it. The index runs after the other notebooks,
+   so that its study table reads the study the tutorial has just cached;
 3. `nbdev_proc_nbs` (nbdev's filters: `#| hide`, `show_doc`, exports ...) into `<root>/_proc`;
 4. `smalldocs render <root>/_proc` → `<root>/_proc/_docs`, copied to `--out` (default `_docs/`);
    Live-widget outputs (tqdm bars, ipywidgets) are dropped before: a static page can show only their repr.
-5. make the site self-contained, so that it works (and the browser test passes) offline: the theme's
+5. API links stay on the site: nbdev links every backticked featvae name to
+   `{doc_host}{doc_baseurl}/<page>.html#<name>` with nbdev's page name (`ksame.html`, from `05_ksame.ipynb`),
+   while smalldocs names the pages after the notebooks (`05_ksame.html`). Such links are rewritten to the
+   page smalldocs wrote, relative to the linking page; a link to a name the page does not document (a
+   private helper) keeps its text and loses the link. nbdev's page names are also written, as small pages
+   that forward to the real one, so that nbdev doc links from elsewhere (`featvae/_modidx.py`) land;
+6. make the site self-contained, so that it works (and the browser test passes) offline: the theme's
    Google-Fonts `@import` is dropped (system fonts instead), and mermaid, which smalldocs loads from a CDN,
    is served from `site_libs/mermaid/` (`mermaid.min.js` from `npm pack mermaid@<version>`, cached in
    `_build/vendor/`; without npm the CDN link stays and a warning says so), so is KaTeX (`site_libs/katex-*`),
@@ -39,11 +49,12 @@ import tarfile
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from html import unescape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"   # 2: skipped cells lose their outputs, `notest` cells run
 
 
 def tool(name: str) -> str:
@@ -164,21 +175,113 @@ def make_offline(site: Path) -> list[str]:
     return warnings
 
 
+def doc_url() -> str:
+    "The site's public address from settings.ini (`doc_host` + `doc_baseurl`), with a trailing `/`."
+    import configparser
+    cfg = configparser.ConfigParser(delimiters=["="]); cfg.read(ROOT / "settings.ini", encoding="utf-8")
+    s = cfg["DEFAULT"]
+    return s["doc_host"].rstrip("/") + "/" + s.get("doc_baseurl", "").strip("/") + "/"
+
+
+FRONT_OUTPUT_FILE = re.compile(r"^output-file:\s*(\S+)\s*$", re.M)
+
+
+def nbdev_page_names(proc: Path) -> dict[str, str]:
+    """nbdev's page name of every processed notebook → the page smalldocs writes for it, both relative to the
+    site root: `ksame.html` → `05_ksame.html` (nbdev_proc_nbs records its name as the `output-file` of the
+    notebook's front matter; doc links in `_modidx.py` use the same name)."""
+    names = {}
+    for nb in notebooks(proc):
+        page = nb.relative_to(proc).with_suffix(".html").as_posix()
+        for c in json.loads(nb.read_text(encoding="utf-8"))["cells"][:2]:
+            src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            m = FRONT_OUTPUT_FILE.search(src) if c["cell_type"] == "raw" else None
+            if m: names[(Path(page).parent / m.group(1)).as_posix().removeprefix("./")] = page; break
+    return names
+
+
+ID_ATTR = re.compile(r"""\sid=["']([^"']+)["']""")
+
+
+def page_ids(page: Path) -> set[str]:
+    "Every `id` of an HTML page: the anchors a link `page#id` can land on."
+    return {unescape(i) for i in ID_ATTR.findall(page.read_text(encoding="utf-8"))}
+
+
+FORWARD_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<link rel="canonical" href="{target}"><meta name="robots" content="noindex">
+<script>location.replace("{target}" + location.hash);</script>
+<meta http-equiv="refresh" content="0; url={target}">
+</head><body><p>This page is now <a href="{target}">{target}</a>.</p></body></html>
+"""
+
+
+def fix_doc_links(site: Path, proc: Path, base: str) -> dict:
+    """Rewrite nbdev's API links (`{base}ksame.html#ksame`) to the pages of this site (`05_ksame.html#ksame`,
+    relative to the linking page); unlink those whose anchor the target page lacks; write nbdev's page names
+    as forwarding pages. Returns counts and the unlinked names, for the build log."""
+    names = nbdev_page_names(proc)
+    ids: dict[Path, set[str]] = {}
+    link = re.compile(r'<a href="' + re.escape(base) + r'([^"#]*)(#[^"]*)?"([^>]*)>(.*?)</a>', re.S)
+    stats = {"rewritten": 0, "unlinked": [], "unknown": []}
+    for page in sorted(site.rglob("*.html")):
+        def repl(m):
+            path, frag = unescape(m.group(1)), unescape(m.group(2) or "")
+            target = names.get(path or "index.html", path or "index.html")
+            dest = site / target
+            if not dest.is_file():
+                stats["unknown"].append(f"{page.name}: {m.group(0)[:120]}"); return m.group(0)
+            if frag[1:] and frag[1:] not in ids.setdefault(dest, page_ids(dest)):
+                stats["unlinked"].append(f"{target}{frag}"); return m.group(4)
+            stats["rewritten"] += 1
+            rel = os.path.relpath(dest, page.parent).replace(os.sep, "/")
+            return f'<a href="{rel}{m.group(2) or ""}"{m.group(3)}>{m.group(4)}</a>'
+        t = page.read_text(encoding="utf-8")
+        t2 = link.sub(repl, t)
+        if t2 != t: page.write_text(t2, encoding="utf-8")
+    stats["forwarding"] = 0
+    for name, target in names.items():
+        stub = site / name
+        if stub.exists(): continue   # the index, or a notebook whose name has no number
+        stub.parent.mkdir(parents=True, exist_ok=True)
+        rel = os.path.relpath(site / target, stub.parent).replace(os.sep, "/")
+        stub.write_text(FORWARD_PAGE.format(title=Path(target).stem, target=rel), encoding="utf-8")
+        stats["forwarding"] += 1
+    return stats
+
+
 SKIP_TAG = "skip-execution"   # nbclient leaves cells with this tag unexecuted
+RUN_ANYWAY = {"notest"}        # test flags whose cells the site still executes (the index's study table)
+RUN_LAST = ("index.ipynb",)    # executed after the others: its study table reads the study the tutorial caches
+
+
+def directives(src: str) -> list[str]:
+    "A cell's `#|` directives, lower-cased and without spaces: `#| eval: false` → `eval:false`."
+    return [l[2:].strip().lower().replace(" ", "") for l in src.splitlines() if l.startswith("#|")]
+
+
+def is_skipped(src: str, flags: set[str]) -> bool:
+    "Whether the build leaves a code cell unexecuted: `#| eval: false`, or a directive in `flags` (e.g. `slow`)."
+    dirs = directives(src)
+    return "eval:false" in dirs or any(d in flags for d in dirs)
 
 
 def mark_unexecuted(nb: Path, flags: set[str]) -> int:
-    "Tag the cells nbdev_test would skip (`#| eval: false`, and cells with a flag in `flags`, e.g. `#| slow`)."
+    """Tag the cells the build skips (`is_skipped`) for nbclient and remove their saved outputs, so that no
+    page shows an output this build did not compute; returns the number of skipped cells."""
     d = json.loads(nb.read_text(encoding="utf-8"))
-    n = 0
+    n, changed = 0, False
     for c in d.get("cells", []):
         if c.get("cell_type") != "code": continue
         src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-        dirs = [l[2:].strip().lower().replace(" ", "") for l in src.splitlines() if l.startswith("#|")]
-        if "eval:false" in dirs or any(dd in flags for dd in dirs):
-            tags = c.setdefault("metadata", {}).setdefault("tags", [])
-            if SKIP_TAG not in tags: tags.append(SKIP_TAG); n += 1
-    if n: nb.write_text(json.dumps(d, indent=1, ensure_ascii=False), encoding="utf-8")
+        if not is_skipped(src, flags): continue
+        n += 1
+        tags = c.setdefault("metadata", {}).setdefault("tags", [])
+        if SKIP_TAG not in tags: tags.append(SKIP_TAG); changed = True
+        if c.get("outputs") or c.get("execution_count") is not None:
+            c["outputs"], c["execution_count"] = [], None; changed = True
+    if changed: nb.write_text(json.dumps(d, indent=1, ensure_ascii=False), encoding="utf-8")
     return n
 
 
@@ -187,6 +290,11 @@ def test_flags() -> set[str]:
     import configparser
     cfg = configparser.ConfigParser(delimiters=["="]); cfg.read(ROOT / "settings.ini", encoding="utf-8")
     return set(cfg["DEFAULT"].get("tst_flags", "").split())
+
+
+def skip_flags(run_slow: bool) -> set[str]:
+    "The flags whose cells the site leaves unexecuted: the test flags but `notest`; none with `--run-slow`."
+    return set() if run_slow else test_flags() - RUN_ANYWAY
 
 
 def drop_widget_outputs(nb: Path) -> int:
@@ -222,7 +330,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("FEATVAE_DOCS_JOBS", "2")), help="notebooks executed in parallel")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     ap.add_argument("--run-slow", action="store_true",
-                    help="also execute cells flagged like `#| slow` (by default they are shown unexecuted, as nbdev_test skips them)")
+                    help="also execute cells flagged `#| slow` (by default they are skipped, as nbdev_test skips them, and shown without output)")
     ap.add_argument("--keep-going", action="store_true", help="render the site even when a notebook fails (the failure is still the exit code)")
     args = ap.parse_args(argv)
 
@@ -243,25 +351,29 @@ def main(argv=None) -> int:
            "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
     lib = code_hash()
     todo, reused, failed = [], [], []
+    flags, stale = skip_flags(args.run_slow), []
     for nb in notebooks(nbs):
         key = nb_key(nb, lib + ("+slow" if args.run_slow else ""))
         hit = cache / f"{nb.stem}-{key}.ipynb"
         if hit.exists() and not args.force:
-            shutil.copy2(hit, nb); reused.append(nb.name)
-        elif not args.no_execute and fnmatch.fnmatch(nb.name, args.execute):
-            todo.append((nb, hit))
-            mark_unexecuted(nb, set() if args.run_slow else test_flags())
+            shutil.copy2(hit, nb); reused.append(nb.name); continue
+        mark_unexecuted(nb, flags)   # executed or not, a skipped cell shows no saved output
+        if not args.no_execute and fnmatch.fnmatch(nb.name, args.execute): todo.append((nb, hit))
+        else: stale.append(nb.name)
     print(f"docs: {len(todo)} notebook(s) to execute, {len(reused)} from the cache ({', '.join(reused) or '-'})", flush=True)
-    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        for nb, secs, err in pool.map(lambda a: execute(a[0], env, args.timeout), todo):
-            if err:
-                failed.append(nb.name)
-                print(f"docs: FAILED {nb.name} after {secs:.0f} s\n{err}", file=sys.stderr, flush=True)
-            else:
-                print(f"docs: executed {nb.name} in {secs:.0f} s", flush=True)
-                hit = dict(todo)[nb]
-                for old in cache.glob(f"{nb.stem}-*.ipynb"): old.unlink()
-                shutil.copy2(nb, hit)
+    if stale: print(f"docs: not executed, saved outputs shown: {', '.join(stale)}", flush=True)
+    last = [a for a in todo if a[0].name in RUN_LAST]
+    for batch in ([a for a in todo if a not in last], last):
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            for nb, secs, err in pool.map(lambda a: execute(a[0], env, args.timeout), batch):
+                if err:
+                    failed.append(nb.name)
+                    print(f"docs: FAILED {nb.name} after {secs:.0f} s\n{err}", file=sys.stderr, flush=True)
+                else:
+                    print(f"docs: executed {nb.name} in {secs:.0f} s", flush=True)
+                    hit = dict(todo)[nb]
+                    for old in cache.glob(f"{nb.stem}-*.ipynb"): old.unlink()
+                    shutil.copy2(nb, hit)
     if failed and not args.keep_going:
         print(f"docs: {len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
@@ -280,6 +392,13 @@ def main(argv=None) -> int:
     site = proc / "_docs"
     if not (site / "index.html").exists():
         print(f"docs: smalldocs produced no index.html in {site}", file=sys.stderr); return 1
+    links = fix_doc_links(site, proc, doc_url())
+    print(f"docs: {links['rewritten']} API link(s) pointed at this site's pages, {links['forwarding']} forwarding "
+          f"page(s) for nbdev's page names", flush=True)
+    if links["unlinked"]:
+        print(f"docs: {len(links['unlinked'])} API link(s) to names their page does not document, left as text: "
+              + ", ".join(sorted(set(links["unlinked"]))), flush=True)
+    for u in links["unknown"]: print(f"docs: warning: link to a page this site lacks: {u}", file=sys.stderr)
     for w in make_offline(site): print(f"docs: warning: {w}", file=sys.stderr)
     out = Path(args.out).resolve()
     if out.exists(): shutil.rmtree(out)

@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-ARTIFACTS = ROOT / "artifacts"
+ARTIFACTS = ROOT / "artifacts"               # git-ignored (/artifacts/ in .gitignore)
+SCREENSHOTS = ARTIFACTS / "screenshots"     # what the browser tests saw, for a reviewer
 CHROMIUM = os.environ.get("FEATVAE_CHROMIUM", "/usr/bin/chromium")
 BIN = Path(sys.executable).parent
 
