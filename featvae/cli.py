@@ -8,14 +8,13 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['cmd_datasets', 'cmd_backbones', 'cmd_methods', 'slug', 'summarize_embeddings', 'cmd_extract', 'build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #b9243fec
+# %% ../nbs/10_cli.ipynb #d9cb1786
 import argparse
 import os
 import re
 import shutil
 import sys
 import time
-from pathlib import Path
 
 # %% ../nbs/10_cli.ipynb #1c2fcbc4
 import pandas as pd

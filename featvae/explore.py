@@ -31,8 +31,9 @@ from IPython import get_ipython
 from IPython.display import display
 from plotly.subplots import make_subplots
 
-# %% ../nbs/09_explore.ipynb #02c44cc6
-from .core import InputError, atomic_path, cache_dir, check_features, check_int, check_labels, progress
+# %% ../nbs/09_explore.ipynb #febf6cb6
+from .core import (InputError, atomic_path, cache_dir, check_features, check_int, check_labels, check_number,
+                          check_seed, progress)
 from .experiment import StudyData, release_metrics
 from .methods import METHODS, expand_specs, parse_spec
 from .neighbors import knn
@@ -179,12 +180,14 @@ def data_key(*arrays, **params) -> str:
     h.update(repr(sorted(params.items())).encode())
     return h.hexdigest()[:24]
 
-# %% ../nbs/09_explore.ipynb #5e2987b6
+# %% ../nbs/09_explore.ipynb #ffda5be8
 def fit_umap(X,                     # N×D real vectors
              n_neighbors: int=15,   # UMAP's neighbourhood size
              min_dist: float=0.1,   # UMAP's minimum distance in the map
              seed: int=0):          # UMAP's random_state (fixed → reproducible map)
     "A fitted 2-D `umap.UMAP` on `X`, cached in the process by data and parameters; `.key_` holds the cache key."
+    n_neighbors = check_int(n_neighbors, "n_neighbors", low=2)
+    min_dist, seed = check_number(min_dist, "min_dist", low=0), check_seed(seed)
     X = check_features(X, "X", min_rows=n_neighbors + 2)
     key = data_key(X, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed)
     if key not in _UMAP_CACHE:
@@ -278,7 +281,7 @@ def placed(self: UmapExplorer, name, temperature: float=1.0):
     self._placed[key] = out = (X, y, pos, idx, dist)
     return out
 
-# %% ../nbs/09_explore.ipynb #8fc8ac0b
+# %% ../nbs/09_explore.ipynb #87e57ec4
 @patch
 def traces(self: UmapExplorer, name=None, classes=None, n: int=500, temperature: float=1.0) -> list[dict]:
     "Plotly trace dicts for one choice of controls: real and released per class, then the two marker keys."
@@ -314,7 +317,7 @@ def _marker_keys(name) -> list[dict]:
                                          legendgroup="marker", legendgrouptitle=dict(text="marker"),
                                          showlegend=shown, hoverinfo="skip",
                                          marker=dict(color="#555555", symbol=sym, size=8))
-    return [key("● real", "circle", True), key(f"✕ {name or 'released'}", "x", name is not None)]
+    return [key("real", "circle", True), key(f"released: {name}", "x", name is not None)]
 
 # %% ../nbs/09_explore.ipynb #db5676a3
 @patch
@@ -621,7 +624,7 @@ def _kanon_steps(grid, k, per_class, cls, moving) -> list:
                                  "title.subtitle.text": _kanon_subtitle(grid, kk, per_class, cls)}, moving]))
     return steps
 
-# %% ../nbs/09_explore.ipynb #f315eb21
+# %% ../nbs/09_explore.ipynb #a3fb955d
 def kanon_figure(grid: KanonGrid,        # from `kanon_grid`
                  k: int|None=None,       # the k shown (default: the middle of `grid.ks`)
                  per_class: bool=False,  # class-agnostic (False) or per-class k-Same
@@ -640,7 +643,7 @@ def kanon_figure(grid: KanonGrid,        # from `kanon_grid`
         moving = [0, 1, 2] + [i for i, t in enumerate(tr) if (t.name or "").startswith("current k")]
         fig.update_layout(sliders=[dict(active=grid.ks.index(k), currentvalue=dict(prefix="k = "),
                                         steps=_kanon_steps(grid, k, per_class, cls, moving),
-                                        x=0, len=0.36, y=-0.3, yanchor="top")], height=660, margin=dict(b=170))
+                                        x=0, len=0.36, y=-0.3, yanchor="top")], height=640, margin=dict(b=150))
     return fig
 
 # %% ../nbs/09_explore.ipynb #df33d8f3

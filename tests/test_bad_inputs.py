@@ -486,10 +486,7 @@ CASES += [
     # --- featvae.explore (09_explore) ---------------------------------------------------------------------------------
     row("release_sets-unknown", lambda: release_sets(["nope"], X, y), InputError, "nope", r"methods: identity"),
     row("nearest_real_distance-other-D", lambda: nearest_real_distance(X, X[:, :3]), InputError, "R", r"same backbone"),
-    row("fit_umap-n_neighbors", lambda: fit_umap(X, n_neighbors="x"), InputError, "n_neighbors", INT(2),
-        xfail="featvae.explore (09_explore): TypeError: can only concatenate str (not \"int\") to str. Fix: "
-              "n_neighbors = check_int(n_neighbors, 'n_neighbors', low=2); min_dist = check_number(min_dist, "
-              "'min_dist', low=0); seed = check_seed(seed)"),
+    row("fit_umap-n_neighbors", lambda: fit_umap(X, n_neighbors="x"), InputError, "n_neighbors", INT(2)),
     row("project-X-1d", lambda: project(None, X[:, 0]), InputError, "X", r"2-D"),
     row("UmapExplorer-real", lambda: UmapExplorer(X), InputError, "real", r"\(X, y\) pair"),
     row("umap_figure-real", lambda: umap_figure(5), InputError, "real", r"\(X, y\) pair"),

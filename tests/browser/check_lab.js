@@ -63,10 +63,12 @@ async function hoverLines(page, needle, name, xa, ya, point) {
     const t = el && el._fullData.find((d) => d.name === name && d.xaxis === xa);
     if (!t) return null;
     const X = el._fullLayout[xa.replace('x', 'xaxis')], Y = el._fullLayout[ya.replace('y', 'yaxis')];
+    el.scrollIntoView({ block: 'center' });        // the mouse can only hover what is on screen
     const r = el.getBoundingClientRect();
     return { x: r.left + X._offset + X.l2p(t.x[point]), y: r.top + Y._offset + Y.l2p(t.y[point]), text: t.text && t.text[point] };
   }, [needle, name, xa, ya, point]);
-  if (!pos) return { lines: null };
+  if (!pos) return { lines: null, why: `no trace ${name} on ${xa}` };
+  await page.waitForTimeout(300);
   await page.mouse.move(pos.x - 30, pos.y - 30);
   await page.mouse.move(pos.x, pos.y, { steps: 5 });
   await page.waitForTimeout(800);
@@ -77,7 +79,7 @@ async function hoverLines(page, needle, name, xa, ya, point) {
     return spans.length ? spans.map((s) => s.textContent) : [t.textContent];
   });
   await page.mouse.move(5, 5);
-  return { point_text: pos.text, lines };
+  return { point_text: pos.text, at: [Math.round(pos.x), Math.round(pos.y)], lines };
 }
 
 const errorOutputs = (page) => page.evaluate(() => [...document.querySelectorAll(
@@ -134,10 +136,23 @@ const cellState = (page) => page.evaluate(() => {
   return { prompts, errs, busy: prompts.filter((p) => p.includes('*')).length, done: prompts.filter((p) => /\[\d+\]/.test(p)).length };
 });
 
-async function runAll(page, timeout, step) {
+async function clickRunAll(page) {
   await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
   await page.locator('.lm-Menu-item', { has: page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }) }).click();
-  step('run all cells clicked');
+}
+
+async function runAll(page, timeout, step) {
+  // a notebook that has just opened can ignore the command (its session is not ready yet): try again until a cell starts
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: '.ipynb' }).first().click().catch(() => {});
+    await clickRunAll(page);
+    const started = await waitFor(page, async () => {
+      const s = await cellState(page);
+      return { ok: s.busy > 0 || s.done > 0 };
+    }, 20000);
+    step('run all cells clicked', { attempt, started: started.ok });
+    if (started.ok || attempt === 5) break;
+  }
   // finished when no prompt shows [*] and every code cell has an execution count (or an error output appeared)
   const t0 = Date.now();
   let state;
@@ -292,7 +307,7 @@ async function runall(page, out, { shots, timeout, step }) {
   out.plots = await page.evaluate(() => [...document.querySelectorAll('.js-plotly-plot')].map((e) =>
     ({ title: e.layout && e.layout.title && String(e.layout.title.text || ''), n_traces: e.data && e.data.length })));
   if (shots) {
-    const plots = page.locator('.jp-OutputArea-output', { has: page.locator('.js-plotly-plot') });
+    const plots = page.locator('.jp-OutputArea-output .js-plotly-plot, .jp-OutputArea-output.js-plotly-plot');
     for (let i = 0; i < await plots.count(); i++) await shot(plots.nth(i), path.join(shots, `jupyterlab_tutorial_fig${i + 1}.png`));
   }
   await save(page);
