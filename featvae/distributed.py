@@ -30,12 +30,12 @@ import torch
 import torch.distributed as dist
 from fastcore.basics import patch
 
-# %% ../nbs/03b_distributed.ipynb #cd0f3d58
+# %% ../nbs/03b_distributed.ipynb #e679a2ed
 from .core import (FeatvaeError, InputError, DataNotFoundError, CorruptFileError, check_bool, check_choice,
                           check_int, check_number, check_seed, get_device, limit_threads, progress)
 from .data import DEFAULT_DATASET, SPLITS, load_dataset
-from .backbones import BACKBONES, DEFAULT_BACKBONE, Backbone, load_backbone
-from .extract import Embeddings, embeddings_cache_path, extract
+from .backbones import DEFAULT_BACKBONE, Backbone, load_backbone
+from .extract import Embeddings, backbone_key, embeddings_cache_path, extract
 
 # %% ../nbs/03b_distributed.ipynb #1eceaa15
 def shard_bounds(n: int,          # records in the split
@@ -259,20 +259,6 @@ def _sum(counts: dict, g: Ranks) -> dict:
     dist.all_reduce(t)
     return dict(zip(counts, t.tolist()))
 
-# %% ../nbs/03b_distributed.ipynb #343822cb
-def _backbone_key(backbone, image_size, pretrained: bool, device) -> tuple:
-    "(loaded `Backbone` or None, name, image size, pretrained) of `backbone` for the cache key."
-    if isinstance(backbone, Backbone):
-        if image_size is not None and image_size != backbone.image_size:
-            raise InputError(f"image_size={image_size} differs from the backbone's {backbone.image_size}; load the backbone with that size")
-        return backbone, backbone.name, backbone.image_size, backbone.pretrained
-    if not isinstance(backbone, str):
-        raise InputError(f"backbone must be a name (see list_backbones()) or a Backbone, got {type(backbone).__name__}")
-    if image_size is not None: return None, backbone, image_size, pretrained
-    if backbone in BACKBONES: return None, backbone, BACKBONES[backbone].image_size, pretrained
-    bb = load_backbone(backbone, device=device, pretrained=pretrained)
-    return bb, backbone, bb.image_size, pretrained
-
 # %% ../nbs/03b_distributed.ipynb #e5dedf04
 def _cached_size(path: Path) -> int|None:
     "The number of records in the readable embeddings file `path`, or None (missing or unreadable)."
@@ -297,7 +283,7 @@ def _load_split(key: SplitKey, root, download: bool, g: Ranks):
     if download and first: _barrier(g)
     return ims
 
-# %% ../nbs/03b_distributed.ipynb #73ede103
+# %% ../nbs/03b_distributed.ipynb #10c1da6d
 def _split_keys(name, backbone, splits, limit, image_size, seed, pretrained, device) -> tuple:
     "(the validated `SplitKey` of each split, the backbone if it had to be loaded or was given)."
     if isinstance(splits, str): splits = (splits,)
@@ -306,7 +292,7 @@ def _split_keys(name, backbone, splits, limit, image_size, seed, pretrained, dev
     if limit is not None: limit = check_int(limit, "limit", low=1, hint="or None for every record")
     if image_size is not None:
         image_size = check_int(image_size, "image_size", low=14, hint="e.g. 56, 112, 224 or 518 px, or None for the backbone's default")
-    bb, bname, size, pretrained = _backbone_key(backbone, image_size, check_bool(pretrained, "pretrained"), device)
+    bb, bname, size, pretrained = backbone_key(backbone, image_size, device, check_bool(pretrained, "pretrained"))
     return [SplitKey(name, s, bname, size, limit, check_seed(seed), pretrained) for s in splits], bb
 
 # %% ../nbs/03b_distributed.ipynb #113e6e15

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['EMBEDDINGS_FORMAT', 'Embeddings', 'weights_sha256', 'extract', 'embeddings_cache_path', 'embeddings_identity',
-           'read_cached_embeddings', 'embed_dataset']
+           'backbone_key', 'read_cached_embeddings', 'embed_dataset']
 
 # %% ../nbs/03_extract.ipynb #9f42d892
 import contextlib
@@ -412,18 +412,22 @@ def _check_image_size(image_size) -> int|None:
     if image_size is None: return None
     return check_int(image_size, "image_size", low=14, hint="e.g. 56, 112, 224 or 518 px, or None for the backbone's default")
 
-# %% ../nbs/03_extract.ipynb #0a2e254f
-def _backbone_key(backbone, image_size: int|None, device=None) -> tuple:
+# %% ../nbs/03_extract.ipynb #3fc7d01a
+def backbone_key(backbone,              # a backbone name or a loaded `Backbone`
+                 image_size: int|None,  # the requested input size (None: the backbone's own)
+                 device=None,           # where to load a `timm/` pass-through that must be loaded to learn its size
+                 pretrained: bool=True  # pre-trained or random weights (names only)
+                ) -> tuple:
     "(loaded `Backbone` or None, name, image size, pretrained) of `backbone` for the cache key."
     if isinstance(backbone, Backbone):
         _check_backbone_size(backbone, image_size)
         return backbone, backbone.name, backbone.image_size, backbone.pretrained
     if not isinstance(backbone, str):
         raise InputError(f"backbone must be a name (see list_backbones()) or a Backbone, got {type(backbone).__name__}")
-    if image_size is not None: return None, backbone, image_size, True
-    if backbone in BACKBONES: return None, backbone, BACKBONES[backbone].image_size, True
-    bb = load_backbone(backbone, device=device)   # a timm pass-through: its default size needs the model
-    return bb, backbone, bb.image_size, True
+    if image_size is not None: return None, backbone, image_size, pretrained
+    if backbone in BACKBONES: return None, backbone, BACKBONES[backbone].image_size, pretrained
+    bb = load_backbone(backbone, device=device, pretrained=pretrained)   # a timm pass-through: its default size needs the model
+    return bb, backbone, bb.image_size, pretrained
 
 # %% ../nbs/03_extract.ipynb #82f38afd
 def read_cached_embeddings(path,         # a cache file (see `embeddings_cache_path`)
@@ -438,7 +442,7 @@ def read_cached_embeddings(path,         # a cache file (see `embeddings_cache_p
         _log.warning(f"featvae: cached embeddings {path.name} not used ({e.field} {e.problem}); extracting them again")
         return None
 
-# %% ../nbs/03_extract.ipynb #c8bef2d7
+# %% ../nbs/03_extract.ipynb #c8c3be2e
 def embed_dataset(name: str,                      # a dataset name (see `featvae.data.list_datasets`)
                   backbone=DEFAULT_BACKBONE,      # a backbone name or a loaded `Backbone`
                   *,
@@ -457,7 +461,7 @@ def embed_dataset(name: str,                      # a dataset name (see `featvae
     if limit is not None: limit = check_int(limit, "limit", low=1, hint="or None for every record")
     seed, batch_size = check_seed(seed), check_int(batch_size, "batch_size", low=1)
     download, refresh = check_bool(download, "download"), check_bool(refresh, "refresh")
-    bb, bname, size, pretrained = _backbone_key(backbone, _check_image_size(image_size), device)
+    bb, bname, size, pretrained = backbone_key(backbone, _check_image_size(image_size), device)
     weights = f"state-dict sha256 {weights_sha256(bb)}" if isinstance(backbone, Backbone) else None
     dim = bb.dim if bb is not None else getattr(BACKBONES.get(bname), "dim", None)
     _remove_stale_temp_files(cache_dir("embeddings"))
