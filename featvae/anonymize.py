@@ -6,16 +6,24 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['MEMORY_LIMIT_GB', 'Anonymizer', 'Identity', 'ClassGaussian']
+__all__ = ['MEMORY_LIMIT_GB', 'Anonymizer', 'Identity', 'ClassGaussian', 'RealHoldout', 'save_model_file', 'load_model_file']
 
-# %% ../nbs/03a_anonymize.ipynb #68fac916
+# %% ../nbs/03a_anonymize.ipynb #87aef8af
+import hashlib
+import json
+import math
+from pathlib import Path
+
 import numpy as np
 from fastcore.basics import patch
+from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
 from sklearn.base import BaseEstimator
 from sklearn.covariance import LedoitWolf, empirical_covariance
 
-# %% ../nbs/03a_anonymize.ipynb #76f6d7a1
-from .core import InputError, check_Xy, check_features, check_int, check_labels, check_number, check_seed
+# %% ../nbs/03a_anonymize.ipynb #612fa390
+from . import __version__
+from .core import CorruptFileError, DataNotFoundError, InputError, atomic_path, check_Xy, check_features, check_int, check_labels, check_number, check_seed
 
 # %% ../nbs/03a_anonymize.ipynb #902e4ba8
 class Anonymizer(BaseEstimator):
@@ -246,3 +254,150 @@ def sample(self: ClassGaussian,
 
 @patch
 def _resample(self: ClassGaussian, X, y): return self.sample(y)
+
+# %% ../nbs/03a_anonymize.ipynb #1dbe1f21
+class RealHoldout(Anonymizer):
+    "Release independent real records with the training set's class counts (the study's yardstick)."
+    def __init__(self, holdout=None):  # (X, y) of real records used for nothing else
+        self.holdout = holdout
+
+    def _check_params(self):
+        if self.holdout is not None and not (isinstance(self.holdout, tuple) and len(self.holdout) == 2):
+            raise InputError(f"holdout must be a pair (X, y) of real records, got {type(self.holdout).__name__}")
+
+# %% ../nbs/03a_anonymize.ipynb #3dcd0dbb
+@patch
+def _fit(self: RealHoldout, X, y, X_val=None, y_val=None):
+    "Check the holdout against the training set: same features, the same class counts."
+    if self.holdout is None:
+        raise InputError("RealHoldout needs independent real records: pass holdout=(X, y) (run_study passes the study's "
+                         "holdout split, drawn from train records the study uses for nothing else)")
+    Xh, yh = check_Xy(*self.holdout, dim=X.shape[1], names=("holdout X", "holdout y"))
+    want = dict(zip(*np.unique(y, return_counts=True)))
+    have = dict(zip(*np.unique(yh, return_counts=True)))
+    if {int(k): int(v) for k, v in have.items()} != {int(k): int(v) for k, v in want.items()}:
+        raise InputError(f"the holdout's class counts {dict(sorted((int(k), int(v)) for k, v in have.items()))} differ from "
+                         f"the training set's {dict(sorted((int(k), int(v)) for k, v in want.items()))}; draw it with "
+                         "load_dataset(..., split='holdout') and the same limit and seed as train")
+    order = np.argsort(yh, kind="stable")
+    self._X, self._y = Xh[order], yh[order]
+
+@patch
+def _resample(self: RealHoldout, X, y): return self._X.copy(), self._y.copy()
+
+# %% ../nbs/03a_anonymize.ipynb #b9e9d80f
+@patch
+def _class_probs(self: Anonymizer,
+                 class_probs):  # None: train class frequencies; or a dict {label: p} / array over classes_
+    "Normalised float64 class probabilities in `classes_` order."
+    C, known = len(self.classes_), self.classes_.tolist()
+    if class_probs is None: p = np.array([self.class_counts_[c] for c in known], dtype=np.float64)
+    elif isinstance(class_probs, dict):
+        for c in class_probs:
+            if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
+                raise InputError(f"class_probs has key {c!r}; class labels must be integers such as {known[:3]}")
+        unknown = sorted(int(c) for c in class_probs if int(c) not in known)
+        if unknown: raise InputError(f"class_probs has labels {unknown} that were not seen in fit; classes: {known}")
+        p = np.array([check_number(class_probs.get(c, 0.0), f"class_probs[{c}]", low=0) for c in known])
+    else:
+        try: a = np.asarray(class_probs)
+        except ValueError as e: raise InputError(f"class_probs could not be read as an array: {e}") from e
+        if a.dtype == bool or a.dtype.kind not in "iuf":
+            raise InputError(f"class_probs must hold numbers, one per class ({C}, in classes_ order), got dtype {a.dtype}")
+        p = a.astype(np.float64)
+        if p.shape != (C,): raise InputError(f"class_probs must have one entry per class ({C}, in classes_ order), got shape {p.shape}")
+    if not np.isfinite(p).all() or (p < 0).any() or p.sum() <= 0:
+        raise InputError(f"class_probs must be non-negative with a positive sum, got {p.tolist()}")
+    if not np.isfinite(p.sum()): p = p / p.max()   # finite entries whose sum overflows
+    return p / p.sum()
+
+# %% ../nbs/03a_anonymize.ipynb #5ba6c8ee
+@patch
+def stream(self: Anonymizer,
+           batch_size: int,          # samples per batch
+           *,
+           class_probs=None,         # None: train class frequencies; or a dict {label: p} / array over classes_
+           n_batches: int|None=None, # stop after this many batches (None: endless)
+           seed: int|None=None):     # fixed seed; None: a fresh stream each call
+    "Iterator of fresh `(X float32 B×D, y int64 B)` NumPy batches from the model's `sample`."
+    self._check_fitted()
+    if not callable(getattr(self, "sample", None)):
+        raise InputError(f"{type(self).__name__} cannot sample fresh records, so it has no online stream; release it offline")
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    self._check_rows(batch_size, "stream's batch_size", "use a smaller batch_size: stream yields as many batches as you ask for")
+    if n_batches is not None: n_batches = check_int(n_batches, "n_batches", low=0)
+    p = self._class_probs(class_probs)
+    rng = np.random.default_rng(None if seed is None else check_seed(seed))
+
+    def _batches():
+        i = 0
+        while n_batches is None or i < n_batches:
+            y = self.classes_[rng.choice(len(p), size=batch_size, p=p)]
+            yield self.sample(y, seed=int(rng.integers(2**62)))
+            i += 1
+    return _batches()
+
+# %% ../nbs/03a_anonymize.ipynb #e2325225
+def _content_sha256(arrays: dict,  # name → array, as in the file
+                    config: dict,  # the parsed configuration (its own `content_sha256` is left out)
+                   ) -> str:
+    "Hex SHA-256 over the arrays (sorted names: name, dtype, shape, bytes) and the canonical configuration JSON."
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(json.dumps([k, str(a.dtype), list(a.shape)]).encode() + b"\n")
+        h.update(a.tobytes())
+    rest = {k: v for k, v in config.items() if k != "content_sha256"}
+    h.update(json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode())
+    return h.hexdigest()
+
+# %% ../nbs/03a_anonymize.ipynb #6b00a0ac
+_DTYPES = ("float32", "float64", "int64")
+
+def save_model_file(path,            # destination, conventionally `*.safetensors`
+                    arrays: dict,    # name → NumPy array (float32, float64 or int64; finite)
+                    config: dict,    # JSON-able configuration (finite numbers only)
+                    fmt: str,        # the file format's name, e.g. "featvae.mixture"
+                    version: int=1): # the format's version
+    "Write `arrays` and `config` (with format, version, featvae version and content hash) to `path` atomically; returns the path."
+    arrays = {str(k): np.ascontiguousarray(v) for k, v in arrays.items()}
+    for k, a in arrays.items():
+        if str(a.dtype) not in _DTYPES: raise InputError(f"array {k} has dtype {a.dtype}; a model file holds {_DTYPES}")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise InputError(f"array {k} has {int((~np.isfinite(a)).sum())} NaN/inf value(s); refusing to save a model that could not be loaded again")
+    try: cfg = json.loads(json.dumps(dict(config), allow_nan=False))
+    except (TypeError, ValueError) as e: raise InputError(f"the configuration is not finite JSON ({e})") from e
+    cfg.update(format=fmt, format_version=int(version), featvae_version=__version__)
+    cfg["content_sha256"] = _content_sha256(arrays, cfg)
+    path = Path(path)
+    with atomic_path(path) as tmp: save_file(arrays, str(tmp), metadata={fmt: json.dumps(cfg)})
+    return path
+
+# %% ../nbs/03a_anonymize.ipynb #0e9b95e8
+def load_model_file(path,              # a file written by `save_model_file`
+                    fmt: str,          # the format expected, e.g. "featvae.mixture"
+                    versions=(1,)):    # the format versions this featvae reads
+    "`(arrays, config)` of a model file, refusing a missing, foreign, damaged or edited one."
+    path, redo = Path(path), "save the model again from a fitted model (or fit it again)"
+    if not path.is_file(): raise DataNotFoundError(f"no {fmt} model file at {path}; write one with the model's save(path)")
+    try:
+        with safe_open(str(path), framework="np") as f: meta = f.metadata() or {}
+        arrays = load_file(str(path))
+    except Exception as e:
+        raise CorruptFileError(f"{path} is not a readable safetensors file ({type(e).__name__}: {e}); it is truncated or "
+                               f"not a model file: {redo}") from e
+    if fmt not in meta:
+        raise CorruptFileError(f"{path} is not a {fmt} model file (its header names {sorted(meta) or 'no format'}); "
+                               f"load it with the class that wrote it")
+    try: cfg = json.loads(meta[fmt])
+    except json.JSONDecodeError as e: raise CorruptFileError(f"{path}: the configuration is not valid JSON ({e}); {redo}") from e
+    v = cfg.get("format_version") if isinstance(cfg, dict) else None
+    if not isinstance(cfg, dict) or cfg.get("format") != fmt or isinstance(v, bool) or v not in tuple(versions):
+        raise CorruptFileError(f"{path}: unknown {fmt} format_version {v!r}; this featvae ({__version__}) reads "
+                               f"versions {', '.join(map(str, versions))}")
+    try: actual = _content_sha256(arrays, cfg)
+    except ValueError as e: raise CorruptFileError(f"{path}: the configuration holds a non-finite number ({e}); {redo}") from e
+    if cfg.get("content_sha256") != actual:
+        raise CorruptFileError(f"{path}: content_sha256 does not match the content: the file was modified after it was "
+                               f"saved; do not use it: {redo}")
+    return arrays, cfg

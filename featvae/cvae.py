@@ -8,8 +8,9 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['CVAEEncoder', 'CVAEDecoder', 'kl_term', 'cvae_loss', 'CVAEAnonymizer']
 
-# %% ../nbs/04_cvae.ipynb #0d776883
+# %% ../nbs/04_cvae.ipynb #5275d4e4
 import hashlib
+import inspect
 import json
 import math
 import warnings
@@ -328,32 +329,6 @@ def _resample(self: CVAEAnonymizer, X, y):
     "A class-count replica of `y` (sorted labels) sampled at `temperature` with the fixed seed `seed`."
     return self.sample({int(l): int(c) for l, c in zip(*np.unique(y, return_counts=True))}, seed=self.seed)
 
-# %% ../nbs/04_cvae.ipynb #7bd19f07
-@patch
-def _class_probs(self: CVAEAnonymizer,
-                 class_probs):  # None: train class frequencies; or a dict {label: p} / array over classes_
-    "Normalised float64 class probabilities in `classes_` order."
-    C, known = len(self.classes_), self.classes_.tolist()
-    if class_probs is None: p = np.asarray(self.class_freq_, dtype=np.float64)
-    elif isinstance(class_probs, dict):
-        for c in class_probs:
-            if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
-                raise InputError(f"class_probs has key {c!r}; class labels must be integers such as {known[:3]}")
-        unknown = sorted(int(c) for c in class_probs if int(c) not in known)
-        if unknown: raise InputError(f"class_probs has labels {unknown} that were not seen in fit; classes: {known}")
-        p = np.array([check_number(class_probs.get(c, 0.0), f"class_probs[{c}]", low=0) for c in known])
-    else:
-        try: a = np.asarray(class_probs)
-        except ValueError as e: raise InputError(f"class_probs could not be read as an array: {e}") from e
-        if a.dtype == bool or a.dtype.kind not in "iuf":
-            raise InputError(f"class_probs must hold numbers, one per class ({C}, in classes_ order), got dtype {a.dtype}")
-        p = a.astype(np.float64)
-        if p.shape != (C,): raise InputError(f"class_probs must have one entry per class ({C}, in classes_ order), got shape {p.shape}")
-    if not np.isfinite(p).all() or (p < 0).any() or p.sum() <= 0:
-        raise InputError(f"class_probs must be non-negative with a positive sum, got {p.tolist()}")
-    if not np.isfinite(p.sum()): p = p / p.max()   # finite entries whose sum overflows
-    return p / p.sum()
-
 # %% ../nbs/04_cvae.ipynb #277c7a0e
 @patch
 def stream(self: CVAEAnonymizer,
@@ -591,7 +566,9 @@ def _check_hash(tensors: dict, cfg: dict, path):
                                f"{actual[:12]}…): the file was modified after it was saved (a weight, a class or a statistic "
                                "changed); do not use it: save the model again from a fitted CVAEAnonymizer (or fit it again)")
 
-# %% ../nbs/04_cvae.ipynb #c0fb6498
+# %% ../nbs/04_cvae.ipynb #226815f6
+def _param_names(cls) -> set: return set(inspect.signature(cls.__init__).parameters) - {"self"}
+
 @patch(cls_method=True)
 def load(cls: CVAEAnonymizer,
          path,                          # a file written by `CVAEAnonymizer.save`
@@ -601,6 +578,9 @@ def load(cls: CVAEAnonymizer,
     "Load a model saved with `save`, refusing a damaged or edited file; the result samples exactly as the saved one did."
     if expected_dim is not None: expected_dim = check_int(expected_dim, "expected_dim", low=1)
     tensors, cfg = _read_cvae_file(path)
+    if "decoder.sigma" in tensors and "noise" in cfg.get("params", {}) and "noise" not in _param_names(cls):
+        raise CorruptFileError(f"{path} holds a SigmaCVAE (a decoder with a learned variance), not a {cls.__name__}: "
+                               "load it with featvae.sigma_cvae.SigmaCVAE.load")
     try: _check_config(cfg); _check_tensors(tensors)
     except InputError as e: raise CorruptFileError(f"{path}: {e}; {_RESAVE}") from e
     try: self = cls(**{**cfg["params"], "device": device}); self._check_params()

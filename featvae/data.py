@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['DEFAULT_DATASET', 'SPLITS', 'VAL_FRACTION', 'SPLIT_SEED', 'DEBIAN_FASHION_MNIST', 'FASHION_MNIST_CLASSES',
-           'MEDMNIST_SIZES', 'IMAGE_EXTENSIONS', 'ImageSet', 'DatasetSource', 'register_dataset', 'resize_images',
-           'read_idx', 'medmnist_flags', 'medmnist_path', 'load_dataset', 'list_datasets']
+__all__ = ['DEFAULT_DATASET', 'SPLITS', 'HOLDOUT', 'ALL_SPLITS', 'VAL_FRACTION', 'SPLIT_SEED', 'DEBIAN_FASHION_MNIST',
+           'FASHION_MNIST_CLASSES', 'MEDMNIST_SIZES', 'IMAGE_EXTENSIONS', 'ImageSet', 'DatasetSource',
+           'register_dataset', 'resize_images', 'read_idx', 'medmnist_flags', 'medmnist_path', 'load_dataset',
+           'list_datasets']
 
 # %% ../nbs/01_data.ipynb #9fde4618
 import contextlib
@@ -161,9 +162,11 @@ def to_rgb(self: ImageSet) -> ImageSet:
     if self.n_channels == 3: return self
     return ImageSet(np.repeat(self.images, 3, axis=-1), self.labels, list(self.classes), self.name, self.split)
 
-# %% ../nbs/01_data.ipynb #a4733e02
+# %% ../nbs/01_data.ipynb #c00aaae3
 DEFAULT_DATASET = "fashionmnist"
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test")   # the splits a source provides
+HOLDOUT = "holdout"   # train records that a `limit` subset leaves out, drawn to mirror it (see below)
+ALL_SPLITS = SPLITS + (HOLDOUT,)
 VAL_FRACTION = 0.1   # val = a stratified 10 % of train where a source has no val split
 SPLIT_SEED = 0       # the fixed seed of every split featvae makes itself (independent of `seed`)
 
@@ -854,6 +857,26 @@ def _limit_records(X, y, limit: int, seed: int, where: str) -> tuple:
     idx = stratified_sample(y, limit, seed=seed, min_per_class=1)
     return X[idx], y[idx]
 
+# %% ../nbs/01_data.ipynb #e8437f49
+def _holdout_index(y, limit, seed: int, where: str) -> np.ndarray:
+    "Sorted indices of the train records outside the `limit` subset, with that subset's class counts."
+    if limit is None:
+        raise InputError(f"the holdout of {where} is drawn from the train records a `limit` subset leaves out, so it needs "
+                         f"a limit (at most {len(y) // 2}); with limit=None every train record is in train")
+    if limit >= len(y) // 2 + 1:
+        raise InputError(f"limit={limit} leaves too few of the {len(y)} train records of {where} for a holdout of the same "
+                         f"size and class counts; use limit ≤ {len(y) // 2}")
+    train = _limit_records(np.arange(len(y)), y, limit, seed, where)[0]
+    rest = np.setdiff1d(np.arange(len(y)), train)
+    rng, picks = np.random.default_rng([seed, 1]), []
+    for c, need in zip(*np.unique(y[train], return_counts=True)):
+        pool = rest[y[rest] == c]
+        if len(pool) < need:
+            raise InputError(f"the holdout of {where} needs {need} records of class {c} outside the train subset but only "
+                             f"{len(pool)} are left; use a smaller limit")
+        picks.append(rng.choice(pool, need, replace=False))
+    return np.sort(np.concatenate(picks))
+
 # %% ../nbs/01_data.ipynb #b5262697
 def _check_root(root  # None, or the folder of a source's files
                ):
@@ -865,9 +888,9 @@ def _check_root(root  # None, or the folder of a source's files
         raise InputError(f"root is {root}, which is a file; pass the folder that holds the dataset's files (or None)")
     return root
 
-# %% ../nbs/01_data.ipynb #2346060a
+# %% ../nbs/01_data.ipynb #3e6f2415
 def load_dataset(name: str=DEFAULT_DATASET, # a registered name (see `list_datasets()`), 'folder:<path>' or 'medimeta/<dataset>/<task>'
-                 split: str="train",        # "train", "val" or "test"
+                 split: str="train",        # "train", "val", "test" or "holdout" (train records outside the `limit` subset)
                  *,
                  root=None,                 # where the source's files are (default: the source's own place, see its section)
                  size=None,                 # image size: int or (h, w); for MedMNIST the file's resolution (28/64/128/224)
@@ -876,7 +899,7 @@ def load_dataset(name: str=DEFAULT_DATASET, # a registered name (see `list_datas
                  download: bool=False       # allow downloading missing files (needs the internet)
                 ) -> ImageSet:
     "Load one split of a dataset as an `ImageSet` (uint8 N×H×W×C, int64 labels), offline unless `download=True`."
-    split = check_choice(split, "split", SPLITS)
+    split = check_choice(split, "split", ALL_SPLITS)
     px = _check_size(size)
     seed = check_seed(seed)
     if limit is not None: limit = check_int(limit, "limit", low=1, hint="or None for every record")
@@ -885,10 +908,13 @@ def load_dataset(name: str=DEFAULT_DATASET, # a registered name (see `list_datas
     is_medmnist = canonical.startswith("medmnist/")
     if is_medmnist and size is not None and not isinstance(size, (int, np.integer)):
         raise InputError(f"{canonical}: size picks MedMNIST's resolution, one of {MEDMNIST_SIZES}; got {size!r}")
-    X, y, classes = loader(split, root=root, size=(px[0] if is_medmnist and px is not None else px), download=download)
+    source = "train" if split == HOLDOUT else split
+    X, y, classes = loader(source, root=root, size=(px[0] if is_medmnist and px is not None else px), download=download)
     if len(y) == 0:
-        raise InputError(f"split {split!r} of {canonical} is empty (0 records); use another split or check the files")
-    if limit is not None: X, y = _limit_records(X, y, limit, seed, f"{canonical} ({split})")
+        raise InputError(f"split {source!r} of {canonical} is empty (0 records); use another split or check the files")
+    if split == HOLDOUT:
+        idx = _holdout_index(y, limit, seed, f"{canonical} (train)"); X, y = X[idx], y[idx]
+    elif limit is not None: X, y = _limit_records(X, y, limit, seed, f"{canonical} ({split})")
     if px is not None and X.shape[1:3] != px: X = resize_images(X, px)
     return ImageSet(X, y, classes, canonical, split)
 

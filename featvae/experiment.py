@@ -40,10 +40,11 @@ from .neighbors import Standardizer
 from .privacy import privacy_report
 from .probe import linear_probe
 
-# %% ../nbs/08_experiment.ipynb #1bf09ece
+# %% ../nbs/08_experiment.ipynb #7274a38f
 DEFAULT_STUDY = dict(
     dataset="fashionmnist", backbone="dinov2_vits14_imgfocus", image_size=56, limit=2000,
-    methods=("identity", "ksame:per_class=false|true,k=2|5|10|25", "cvae", "cvae_online", "class_gaussian"),
+    methods=("identity", "holdout", "ksame:per_class=false|true,k=2|5|10|25", "cvae", "cvae_online", "class_gaussian",
+             "sigma_cvae", "mfa"),
     seeds=(0, 1, 2), sigmas=(0.0, 0.5, 1.0, 2.0), method_params={"cvae": dict(max_epochs=200)},
     probe_params=dict(max_epochs=100), privacy_params=dict(n_boot=100), threads=1)
 
@@ -154,13 +155,14 @@ def _write_unit(path: Path, key: dict, rows: pd.DataFrame):
     d = dict(featvae_version=featvae.__version__, key=key, rows=rows.to_dict(orient="list"))
     with atomic_write(path, "w") as f: json.dump(d, f, default=float)
 
-# %% ../nbs/08_experiment.ipynb #22a1b597
+# %% ../nbs/08_experiment.ipynb #2cb768ea
 @dataclass
 class StudyData:
     "The real splits of a study and the reference frame (standardisation fitted on the real train set)."
     train: tuple
     val: tuple
     test: tuple
+    holdout: tuple|None = None   # independent real records with train's class counts (the yardstick release)
     scaler: object = None
     meta: dict = field(default_factory=dict)
 
@@ -168,6 +170,8 @@ class StudyData:
         X, _ = self.train = check_Xy(*self.train, names=("train X", "train y"))
         self.val = check_Xy(*self.val, min_classes=1, dim=X.shape[1], names=("val X", "val y"))
         self.test = check_Xy(*self.test, dim=X.shape[1], names=("test X", "test y"))
+        if self.holdout is not None:
+            self.holdout = check_Xy(*self.holdout, dim=X.shape[1], names=("holdout X", "holdout y"))
         if self.scaler is None: self.scaler = Standardizer().fit(self.train[0])
         self.z_train = self.std(self.train[0])
         self.z_test = self.std(self.test[0])
@@ -178,20 +182,37 @@ class StudyData:
 
     @classmethod
     def from_embeddings(cls, emb: dict):
-        "From `embed_dataset`'s dict of `Embeddings` (keys train, val, test)."
+        "From `embed_dataset`'s dict of `Embeddings` (keys train, val, test and optionally holdout)."
         missing = [s for s in ("train", "val", "test") if s not in emb]
         if missing: raise InputError(f"the embeddings lack split(s) {missing}; the study needs train, val and test")
-        meta = dict(classes=list(emb["train"].classes), n={s: len(emb[s].y) for s in ("train", "val", "test")})
-        return cls(*[(np.asarray(emb[s].x, np.float32), np.asarray(emb[s].y, np.int64)) for s in ("train", "val", "test")], meta=meta)
+        have = [s for s in ("train", "val", "test", "holdout") if s in emb]
+        meta = dict(classes=list(emb["train"].classes), n={s: len(emb[s].y) for s in have})
+        xy = {s: (np.asarray(emb[s].x, np.float32), np.asarray(emb[s].y, np.int64)) for s in have}
+        return cls(xy["train"], xy["val"], xy["test"], xy.get("holdout"), meta=meta)
 
-# %% ../nbs/08_experiment.ipynb #343be471
+# %% ../nbs/08_experiment.ipynb #0dcfc805
+def _data_hash(data: StudyData) -> str:
+    "A short hash of the records a custom study's releases are fitted on or release (train, and the holdout if any)."
+    h = hashlib.sha256(data.train[0].tobytes())
+    if data.holdout is not None: h.update(data.holdout[0].tobytes())
+    return h.hexdigest()[:16]
+
+def _holdout_of(data: StudyData, unit) -> tuple:
+    "The study's holdout split, for a release that needs it; a clear error when the study has none."
+    if data.holdout is None:
+        raise InputError(f"{str(unit.spec)!r} releases the study's real holdout, but this StudyData has none: pass "
+                         "StudyData(train, val, test, holdout=(X, y)) with records used nowhere else, or drop that method")
+    return data.holdout
+
+# %% ../nbs/08_experiment.ipynb #b5ba538d
 def _fitted(unit: Unit, data: StudyData, memo: dict, overrides: dict, device):
     "The fitted anonymizer of a unit's release (from `memo` when another release already fitted it)."
     key = unit.spec.fit_key(unit.seed, **overrides)
     if key not in memo:
         for old in [k for k, (s, _) in memo.items() if s not in (None, unit.seed)]: del memo[old]
         seed = unit.seed if "seed" in unit.spec.kwargs() else None
-        memo[key] = (seed, unit.spec.make(seed=unit.seed, device=device, **overrides).fit(*data.train, *data.val))
+        extra = dict(holdout=_holdout_of(data, unit)) if unit.spec.method.needs_holdout else {}
+        memo[key] = (seed, unit.spec.make(seed=unit.seed, device=device, **overrides, **extra).fit(*data.train, *data.val))
     model = memo[key][1]
     kw = unit.spec.kwargs(**overrides)
     return model.set_params(**{k: kw[k] for k in unit.spec.method.release_params})
@@ -262,15 +283,15 @@ def compute_unit(unit: Unit,            # what to compute
     rows += [(0.0, "fit_seconds", t_fit), (0.0, "unit_seconds", time.perf_counter() - t0)]
     return pd.DataFrame(rows, columns=["sigma", "metric", "value"])
 
-# %% ../nbs/08_experiment.ipynb #69f75d68
+# %% ../nbs/08_experiment.ipynb #d89050b2
 COLUMNS = ["dataset", "backbone", "method", "seed", "sigma", "metric", "value"]
 
-def _load_data(dataset, backbone, image_size, limit, device) -> StudyData:
-    emb = embed_dataset(dataset, backbone, splits=("train", "val", "test"), limit=limit,
+def _load_data(dataset, backbone, image_size, limit, device, holdout: bool=False) -> StudyData:
+    emb = embed_dataset(dataset, backbone, splits=("train", "val", "test") + (("holdout",) if holdout else ()), limit=limit,
                         image_size=image_size, seed=0, device=device)
     return StudyData.from_embeddings(emb)
 
-# %% ../nbs/08_experiment.ipynb #d45fa58a
+# %% ../nbs/08_experiment.ipynb #06143ff2
 def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_datasets()`
               backbone: str="dinov2_vits14_imgfocus",  # a name from `featvae.backbones.list_backbones()`
               *,
@@ -298,7 +319,7 @@ def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_
     if threads is not None: check_int(threads, "threads", low=1, hint="or None to leave the thread settings as they are")
     device = str(get_device(device))
     data_key = dict(dataset=dataset, backbone=backbone, image_size=a["image_size"], limit=a["limit"], embed_seed=0,
-                    data="custom:" + hashlib.sha256(data.train[0].tobytes()).hexdigest()[:16] if data is not None else "embed_dataset")
+                    data="custom:" + _data_hash(data) if data is not None else "embed_dataset")
     root = check_dir((Path(out) if out is not None else cache_dir("studies")) / f"{dataset}_{backbone}".replace("/", "-"),
                      "the study cache folder (out=)", create=cache)
     units = study_units(a["methods"], a["seeds"])
@@ -310,7 +331,8 @@ def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_
         rows = _read_unit(path, key) if cache else None
         if rows is None:
             bar.set_postfix_str(u.label)
-            if data is None: data = _load_data(dataset, backbone, a["image_size"], a["limit"], device)
+            if data is None: data = _load_data(dataset, backbone, a["image_size"], a["limit"], device,
+                                               holdout=any(s.method.needs_holdout for s in a["methods"]))
             with limit_threads(threads):
                 rows = compute_unit(u, data, a["sigmas"], memo, a["method_params"], probe_params, privacy_params, device)
             n_computed += 1
@@ -462,25 +484,64 @@ def _fig_privacy_utility(df):
     fig.update_layout(title="Privacy vs utility (one point per release, mean ± sd over seeds)", template="plotly_white")
     return fig
 
-# %% ../nbs/08_experiment.ipynb #3f241519
+# %% ../nbs/08_experiment.ipynb #8d33dada
+_PANELS = (("recall", "precision", "Fidelity: precision vs recall"), ("coverage", "density", "Fidelity: density vs coverage"),
+           ("auc", "mia_auc", "Utility vs attack"), ("dcr_median", "share_closer_than_holdout_p5", "Closeness to real records"))
+
+def _fig_frontier(df):
+    s = study_summary(df); s0 = s[s["sigma"] == 0.0]
+    wide = s0.pivot_table(index="method", columns="metric", values="mean", sort=False)
+    labels = s0.drop_duplicates("method").set_index("method")["label"]
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[t for *_, t in _PANELS], horizontal_spacing=0.1, vertical_spacing=0.14)
+    for i, (x, y, _) in enumerate(_PANELS):
+        if x not in wide or y not in wide: continue
+        r, c = i // 2 + 1, i % 2 + 1
+        for m in wide.index:
+            target = parse_spec(m).method.needs_holdout
+            fig.add_trace(go.Scatter(x=[wide.loc[m, x]], y=[wide.loc[m, y]], mode="markers", name=labels[m], legendgroup=m,
+                                     showlegend=i == 0, text=[labels[m]],
+                                     marker=dict(size=16 if target else 10, symbol="star" if target else "circle", color=_color(m)),
+                                     hovertemplate="%{text}<br>" + f"{METRIC_LABELS.get(x, x)} %{{x:.3f}}<br>{METRIC_LABELS.get(y, y)} %{{y:.3f}}<extra></extra>"),
+                          row=r, col=c)
+            if target:
+                fig.add_vline(x=wide.loc[m, x], line=dict(color="black", dash="dot", width=1), row=r, col=c)
+                fig.add_hline(y=wide.loc[m, y], line=dict(color="black", dash="dot", width=1), row=r, col=c)
+        fig.update_xaxes(title_text=METRIC_LABELS.get(x, x), row=r, col=c); fig.update_yaxes(title_text=METRIC_LABELS.get(y, y), row=r, col=c)
+    fig.update_layout(title="The frontier: every release against the real holdout (★), means over seeds", template="plotly_white", height=760)
+    return fig
+
+# %% ../nbs/08_experiment.ipynb #65e454bc
 def study_plots(df: pd.DataFrame  # `run_study`'s tidy frame
                ) -> dict:
-    "Plotly figures of a study: `auc_vs_k` (if a swept method ran), `auc_vs_sigma`, `privacy_vs_utility`."
+    "Plotly figures of a study: `auc_vs_k` (if a swept method ran), `auc_vs_sigma`, `privacy_vs_utility`, `frontier`."
     df = _check_df(df)
     figs = {}
     if len(_sweeps(study_summary(df))): figs["auc_vs_k"] = _fig_auc_vs_k(df)
     figs["auc_vs_sigma"] = _fig_auc_vs_sigma(df)
     if (df["metric"] == "mia_auc").any(): figs["privacy_vs_utility"] = _fig_privacy_utility(df)
+    if {"precision", "recall"} <= set(df["metric"]): figs["frontier"] = _fig_frontier(df)
     return figs
 
-# %% ../nbs/08_experiment.ipynb #8f96a165
+# %% ../nbs/08_experiment.ipynb #0f7f7cc9
+def _fidelity_axis(ax, df):
+    "Precision vs recall, one point per release, the real holdout as a star with guide lines."
+    pr, rc = _agg(df, "precision").set_index("method"), _agg(df, "recall").set_index("method")
+    ms = [m for m in pr.index if m in rc.index]
+    for m in ms:
+        target = parse_spec(m).method.needs_holdout
+        ax.scatter(rc.loc[m, "mean"], pr.loc[m, "mean"], c=_color(m), marker="*" if target else "o", s=180 if target else 30)
+        ax.annotate(pr.loc[m, "label"], (rc.loc[m, "mean"], pr.loc[m, "mean"]), fontsize=6)
+        if target: ax.axvline(rc.loc[m, "mean"], ls=":", c="k", lw=1); ax.axhline(pr.loc[m, "mean"], ls=":", c="k", lw=1)
+    ax.set(xlabel="recall", ylabel="precision", title="Fidelity (★ = real holdout)", xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
+
+# %% ../nbs/08_experiment.ipynb #b38b686f
 def study_figure(df: pd.DataFrame  # `run_study`'s tidy frame
                 ):
-    "A static seaborn/matplotlib figure with the three views of `study_plots`."
+    "A static seaborn/matplotlib figure: AUC vs k, AUC under noise, privacy vs utility and precision vs recall."
     df = _check_df(df)
     d = df[df["metric"] == "auc"].copy()
     d["label"] = d["method"].map(spec_label)
-    fig, ax = plt.subplots(1, 3, figsize=(17, 4.6))
+    fig, ax = plt.subplots(1, 4, figsize=(22, 4.6))
     s = _agg(df, "auc")
     sw = _sweeps(s)
     ks = d[(d["sigma"] == 0)].merge(sw[["method", "x", "series"]], on="method")
@@ -499,6 +560,7 @@ def study_figure(df: pd.DataFrame  # `run_study`'s tidy frame
     ax[2].scatter(u.loc[ms, "mean"], p.loc[ms, "mean"], c=[_color(m) for m in ms])
     for m in ms: ax[2].annotate(p.loc[m, "label"], (u.loc[m, "mean"], p.loc[m, "mean"]), fontsize=6)
     ax[2].set(xlabel="test AUC × 100 (σ = 0)", ylabel="MIA AUC", title="Privacy vs utility")
+    _fidelity_axis(ax[3], df)
     fig.tight_layout()
     return fig
 

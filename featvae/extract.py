@@ -33,11 +33,11 @@ from safetensors.numpy import save as safetensors_bytes
 try: import fcntl                 # POSIX file locks: they tell a live writer's temporary file from a killed one's
 except ImportError: fcntl = None  # (Windows) temporary files left by killed writers are then removed by age only
 
-# %% ../nbs/03_extract.ipynb #4d80909c
+# %% ../nbs/03_extract.ipynb #3074dbff
 import featvae
 from .core import (InputError, DataNotFoundError, CorruptFileError, cache_dir, atomic_path,
                           check_bool, check_choice, check_features, check_int, check_labels, check_seed)
-from .data import SPLITS, load_dataset
+from .data import ALL_SPLITS, SPLITS, load_dataset
 from .backbones import (Backbone, load_backbone, DEFAULT_BACKBONE, BACKBONES, IMGFOCUS_SHA256,
                                IMGFOCUS_VERSION)
 
@@ -345,11 +345,11 @@ def _check_name(v, name: str) -> str:
     if not isinstance(v, str) or not v.strip(): raise InputError(f"{name} must be a non-empty string, got {v!r}")
     return v
 
-# %% ../nbs/03_extract.ipynb #97875afb
+# %% ../nbs/03_extract.ipynb #fbd5971e
 def _check_key(name, split, backbone, image_size, limit, seed, pretrained) -> tuple:
     "The parts of a cache key, checked: (name, split, backbone, image_size, limit, seed, pretrained)."
     name, backbone = _check_name(name, "name"), _check_name(backbone, "backbone")
-    split = check_choice(split, "split", SPLITS)
+    split = check_choice(split, "split", ALL_SPLITS)
     image_size = check_int(image_size, "image_size", low=1)
     if limit is not None: limit = check_int(limit, "limit", low=1)
     return name, split, backbone, image_size, limit, check_seed(seed), check_bool(pretrained, "pretrained")
@@ -398,14 +398,14 @@ def _remove_stale_temp_files(folder: Path, older_than_s: float=3600):
             if time.time() - p.stat().st_mtime > older_than_s: p.unlink()
         except OSError: pass
 
-# %% ../nbs/03_extract.ipynb #a1c1dfbc
+# %% ../nbs/03_extract.ipynb #520d3714
 def _check_splits(splits) -> tuple:
-    "`splits` (one name or several) as a non-empty tuple of names from `SPLITS`."
+    "`splits` (one name or several) as a non-empty tuple of names from `ALL_SPLITS`."
     if isinstance(splits, str): splits = (splits,)
     try: splits = tuple(splits)
     except TypeError: raise InputError(f"splits must be a split name or a list of them, got {splits!r}") from None
-    if not splits: raise InputError(f"splits must name at least one of {SPLITS}, got {splits!r}")
-    return tuple(check_choice(s, "split", SPLITS) for s in splits)
+    if not splits: raise InputError(f"splits must name at least one of {ALL_SPLITS}, got {splits!r}")
+    return tuple(check_choice(s, "split", ALL_SPLITS) for s in splits)
 
 def _check_image_size(image_size) -> int|None:
     "`None` (the backbone's default) or an input size of at least one 14-px patch."
@@ -442,11 +442,11 @@ def read_cached_embeddings(path,         # a cache file (see `embeddings_cache_p
         _log.warning(f"featvae: cached embeddings {path.name} not used ({e.field} {e.problem}); extracting them again")
         return None
 
-# %% ../nbs/03_extract.ipynb #c8c3be2e
+# %% ../nbs/03_extract.ipynb #5ce234e3
 def embed_dataset(name: str,                      # a dataset name (see `featvae.data.list_datasets`)
                   backbone=DEFAULT_BACKBONE,      # a backbone name or a loaded `Backbone`
                   *,
-                  splits=SPLITS,                  # which splits ("train", "val", "test"; one name or several)
+                  splits=SPLITS,                  # which splits ("train", "val", "test", "holdout"; one name or several)
                   limit: int|None=None,           # at most this many images per split (stratified subset); None: all
                   image_size: int|None=None,      # backbone input size (None: the backbone's default, 224)
                   seed: int=0,                    # seed of the subset (and of the val split where a source has none)

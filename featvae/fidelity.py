@@ -8,13 +8,12 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['prdc', 'check_labelled_pair', 'prdc_per_class', 'frechet_from_stats', 'frechet_distance', 'class_frechet']
 
-# %% ../nbs/07a_fidelity.ipynb #ba5fc1f7
-import warnings
+# %% ../nbs/07a_fidelity.ipynb #077d84a5
+#| export
 
-# %% ../nbs/07a_fidelity.ipynb #823c26db
+# %% ../nbs/07a_fidelity.ipynb #4f6250f1
 import numpy as np
 import pandas as pd
-import scipy.linalg
 import torch
 
 # %% ../nbs/07a_fidelity.ipynb #cc4f08f1
@@ -130,10 +129,20 @@ def _gaussian(mu, sigma, i: int):
         raise InputError(f"sigma{i} has shape {s.shape} but mu{i} has {len(m)} entries; pass the {len(m)}×{len(m)} covariance")
     return m, s
 
-# %% ../nbs/07a_fidelity.ipynb #1416294e
+# %% ../nbs/07a_fidelity.ipynb #58b389d4
+def _psd_sqrt(s: np.ndarray, name: str) -> np.ndarray:
+    "The symmetric square root of covariance `s`; `InputError` if it is not symmetric positive semi-definite."
+    if not np.allclose(s, s.T, rtol=1e-6, atol=1e-9 * max(np.abs(s).max(), 1e-300)):
+        raise InputError(f"{name} is not symmetric; pass a covariance matrix")
+    w, V = np.linalg.eigh((s + s.T) / 2)
+    if w.min() < -1e-8 * max(np.abs(w).max(), 1e-300):
+        raise InputError(f"{name} has a negative eigenvalue {w.min():.3g}; a covariance is positive semi-definite")
+    return (V * np.sqrt(np.clip(w, 0, None))) @ V.T
+
+# %% ../nbs/07a_fidelity.ipynb #47a8115b
 def frechet_from_stats(mu1, sigma1,     # mean (D,) and covariance (D×D) of the first Gaussian
                        mu2, sigma2,     # same for the second
-                       eps: float=1e-6, # diagonal offset used when the product of covariances is near-singular
+                       eps: float=0.0,  # ridge added to both covariances' diagonals
                       ) -> float:
     "Fréchet distance between two Gaussians given their means and covariances (the FID formula)."
     eps = _check_eps(eps)
@@ -141,18 +150,11 @@ def frechet_from_stats(mu1, sigma1,     # mean (D,) and covariance (D×D) of the
     if mu2.shape != mu1.shape:
         raise InputError(f"mu2 has {len(mu2)} entries but mu1 has {len(mu1)}; pass two Gaussians of the same dimension")
     diff = mu1 - mu2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")                # sqrtm warns on singular input; handled below
-        covmean = scipy.linalg.sqrtm(s1 @ s2)
-        if not np.isfinite(covmean).all():
-            off = np.eye(len(mu1)) * eps
-            covmean = scipy.linalg.sqrtm((s1 + off) @ (s2 + off))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise InputError(f"the covariance product has a matrix square root with imaginary part "
-                             f"{np.abs(covmean.imag).max():.3g}; the covariances are not valid (PSD)")
-        covmean = covmean.real
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    off = np.eye(len(mu1)) * eps
+    r1 = _psd_sqrt(s1 + off, "sigma1")
+    _psd_sqrt(s2 + off, "sigma2")
+    lam = np.linalg.eigvalsh(r1 @ (s2 + off) @ r1)
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) + 2 * len(mu1) * eps - 2 * np.sqrt(np.clip(lam, 0, None)).sum())
 
 # %% ../nbs/07a_fidelity.ipynb #5aa87c48
 def frechet_distance(A,  # N×D features of the first set

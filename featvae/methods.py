@@ -20,13 +20,15 @@ from typing import Callable
 import pandas as pd
 from fastcore.basics import patch
 
-# %% ../nbs/05b_methods.ipynb #fb9eb6d8
-from .anonymize import Anonymizer, ClassGaussian, Identity
+# %% ../nbs/05b_methods.ipynb #48e34313
+from .anonymize import Anonymizer, ClassGaussian, Identity, RealHoldout
 from .core import InputError, check_choice
 from .cvae import CVAEAnonymizer
+from .mfa import ClassMFA
+from .sigma_cvae import SigmaCVAE
 from .ksame import KSame
 
-# %% ../nbs/05b_methods.ipynb #b2e34ba9
+# %% ../nbs/05b_methods.ipynb #a8b99654
 @dataclass(frozen=True)
 class Method:
     "One release method: an anonymizer class and how featvae names, configures and releases it."
@@ -43,13 +45,14 @@ class Method:
     k_anonymity: str|None = None    # the parameter whose value every release promises as its k (checked by the study)
     color: str = "#7f7f7f"          # plot colour
     summary: str = ""               # one line for `list_methods`
+    needs_holdout: bool = False     # the study passes its real holdout split as `holdout=(X, y)`
 
     @property
     def fit_name(self) -> str:
         "The method whose fit this one releases (itself unless `fit_as` is set)."
         return self.fit_as or self.name
 
-# %% ../nbs/05b_methods.ipynb #7b234b09
+# %% ../nbs/05b_methods.ipynb #dd82f290
 METHODS: dict[str, Method] = {}
 
 def _param_names(cls) -> list:
@@ -70,19 +73,21 @@ def add_method(m: Method  # the entry to add (its name must be new, or the same 
         if bad: raise InputError(f"method {m.name!r}: {what} name unknown parameter(s) {bad}; {m.cls.__name__} takes {names}")
     if m.fit_as is not None and m.fit_as not in METHODS:
         raise InputError(f"method {m.name!r}: fit_as={m.fit_as!r} is not in the table; add that method first")
-    if m.mode == "online" and not callable(getattr(m.cls, "stream", None)):
-        raise InputError(f"method {m.name!r} is online but {m.cls.__name__} has no stream() method")
+    if m.mode == "online" and not callable(getattr(m.cls, "sample", None)):
+        raise InputError(f"method {m.name!r} is online but {m.cls.__name__} cannot sample fresh records (no sample() method)")
     old = METHODS.get(m.name)
     if old is not None and old != m: raise InputError(f"method name {m.name!r} is already taken by {old.cls.__name__}")
     METHODS[m.name] = m
     return m
 
-# %% ../nbs/05b_methods.ipynb #84a0bd12
+# %% ../nbs/05b_methods.ipynb #f9100c79
 def _ksame_variant(p: dict) -> list:
     return [("per_class", "per-class" if p["per_class"] else "agnostic"), ("k", f"k={p['k']}")]
 
 add_method(Method("identity", Identity, "Real (identity)", color="#444444",
                   summary="the real training set itself: the utility ceiling and the privacy floor"))
+add_method(Method("holdout", RealHoldout, "Real holdout (target)", needs_holdout=True, color="#000000",
+                  summary="independent real records with the train class counts: what 'as good as real' scores"))
 add_method(Method("ksame", KSame, "k-Same", variant=_ksame_variant, sweep="k", k_anonymity="k", color="#1f77b4",
                   paper=dict(drop_remainder=True, per_class=False),
                   summary="each record replaced by the mean of its greedy group of ≥ k records"))
@@ -93,7 +98,11 @@ add_method(Method("cvae_online", CVAEAnonymizer, "CVAE online", mode="online", f
                   release_params=("temperature",), color="#ff7f0e", paper=dict(kl="legacy", scaling="minmax"),
                   summary="the same CVAE, streaming fresh samples every training epoch"))
 add_method(Method("class_gaussian", ClassGaussian, "Class Gaussian", color="#2ca02c",
-                  summary="per-class multivariate Gaussian with Ledoit–Wolf shrinkage"));
+                  summary="per-class multivariate Gaussian with Ledoit–Wolf shrinkage"))
+add_method(Method("sigma_cvae", SigmaCVAE, "σ-CVAE", release_params=("noise", "temperature"), color="#e377c2",
+                  summary="conditional VAE with a calibrated decoder (per-feature σ); releases μ(z, y) + noise·σ⊙ε"))
+add_method(Method("mfa", ClassMFA, "Class MFA", color="#006d2c",
+                  summary="per-class PCA + Gaussian mixture + residual noise; sizes chosen by validation likelihood"));
 
 # %% ../nbs/05b_methods.ipynb #dee413b2
 def list_methods() -> pd.DataFrame:
