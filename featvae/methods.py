@@ -20,10 +20,11 @@ from typing import Callable
 import pandas as pd
 from fastcore.basics import patch
 
-# %% ../nbs/05b_methods.ipynb #48e34313
+# %% ../nbs/05b_methods.ipynb #b925761c
 from .anonymize import Anonymizer, ClassGaussian, Identity, RealHoldout
 from .core import InputError, check_choice
 from .cvae import CVAEAnonymizer
+from .diffusion import ClassDiffusion
 from .mfa import ClassMFA
 from .sigma_cvae import SigmaCVAE
 from .ksame import KSame
@@ -80,7 +81,7 @@ def add_method(m: Method  # the entry to add (its name must be new, or the same 
     METHODS[m.name] = m
     return m
 
-# %% ../nbs/05b_methods.ipynb #f9100c79
+# %% ../nbs/05b_methods.ipynb #cef98d9c
 def _ksame_variant(p: dict) -> list:
     return [("per_class", "per-class" if p["per_class"] else "agnostic"), ("k", f"k={p['k']}")]
 
@@ -102,7 +103,9 @@ add_method(Method("class_gaussian", ClassGaussian, "Class Gaussian", color="#2ca
 add_method(Method("sigma_cvae", SigmaCVAE, "σ-CVAE", release_params=("noise", "temperature"), color="#e377c2",
                   summary="conditional VAE with a calibrated decoder (per-feature σ); releases μ(z, y) + noise·σ⊙ε"))
 add_method(Method("mfa", ClassMFA, "Class MFA", color="#006d2c",
-                  summary="per-class PCA + Gaussian mixture + residual noise; sizes chosen by validation likelihood"));
+                  summary="per-class PCA + Gaussian mixture + residual noise; sizes chosen by validation likelihood"))
+add_method(Method("diffusion", ClassDiffusion, "Diffusion (DDPM)", release_params=("sampling_steps",), color="#7f3b08",
+                  summary="class-conditional DDPM (TabDDPM-style MLP denoiser, v-prediction), released with DDIM"));
 
 # %% ../nbs/05b_methods.ipynb #dee413b2
 def list_methods() -> pd.DataFrame:
