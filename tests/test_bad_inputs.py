@@ -439,7 +439,7 @@ CASES += [
     row("frechet_from_stats-complex", lambda: frechet_from_stats(np.zeros(2) + 1j, np.eye(2), np.zeros(2), np.eye(2)),
         InputError, "mu1", r"real-valued"),
     row("frechet_from_stats-not-psd", lambda: frechet_from_stats(np.zeros(2), -np.eye(2), np.zeros(2), np.eye(2)),
-        InputError, "covariances", r"not valid \(PSD\)"),
+        InputError, "sigma1", r"sigma1 has a negative eigenvalue -1; a covariance is positive semi-definite"),
     row("frechet_distance-eps", lambda: frechet_distance(X, X, eps=-1), InputError, "eps", NUM),
     row("class_frechet-eps", lambda: class_frechet(X, y, X, y, eps="x"), InputError, "eps", NUM),
     row("probe-train-not-a-pair", lambda: linear_probe(X, (X, y), (X, y)), InputError, "train", r"an \(X, y\) pair"),
