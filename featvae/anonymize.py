@@ -237,13 +237,12 @@ def _draw(self: ClassGaussian,
         out[i:i + len(Z)] = Z
     return out
 
-# %% ../nbs/03a_anonymize.ipynb #0f82baf2
+# %% ../nbs/03a_anonymize.ipynb #54b5874a
 @patch
-def sample(self: ClassGaussian,
-           labels_or_counts,    # a 1-D array of class labels (one sample each), or a dict {label: count}
-           seed: int|None=None, # fixed seed; None: continue the model's own stream (restarts at fit)
-          ):
-    "Draw samples: returns `(X float32, y int64)` with `y` the requested labels (dict order for a dict)."
+def _sample_by_class(self: Anonymizer,
+                     labels_or_counts,    # a 1-D array of class labels, or a dict {label: count}
+                     seed: int|None=None):# fixed seed; None: the model's own stream `_rng`
+    "`(X float32, y int64)`: each class's rows from the model's `_draw(c, n, rng)`, in the requested label order."
     y = self._labels_from(labels_or_counts)
     rng = self._rng if seed is None else np.random.default_rng(check_seed(seed))
     X = np.empty((len(y), self.n_features_in_), np.float32)
@@ -251,6 +250,14 @@ def sample(self: ClassGaussian,
         idx = np.flatnonzero(y == c)
         X[idx] = self._draw(c, len(idx), rng)
     return X, y
+
+@patch
+def sample(self: ClassGaussian,
+           labels_or_counts,    # a 1-D array of class labels (one sample each), or a dict {label: count}
+           seed: int|None=None, # fixed seed; None: continue the model's own stream (restarts at fit)
+          ):
+    "Draw samples: returns `(X float32, y int64)` with `y` the requested labels (dict order for a dict)."
+    return self._sample_by_class(labels_or_counts, seed)
 
 @patch
 def _resample(self: ClassGaussian, X, y): return self.sample(y)

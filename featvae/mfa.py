@@ -160,7 +160,7 @@ def _fit(self: ClassMFA, X, y, X_val=None, y_val=None):
         self.params_[c] = dict(mu=mu, noise=s, **_class_fit(Xc, V, q, min(K, len(Xc) // 2), self.reg_covar, int(self.seed)))
     self._rng = np.random.default_rng(int(self.seed))
 
-# %% ../nbs/04b_mfa.ipynb #6b3891c7
+# %% ../nbs/04b_mfa.ipynb #9f186cc4
 @patch
 def _draw(self: ClassMFA, c: int, n: int, rng) -> np.ndarray:
     "`n` float32 samples of class `c`: mixture scores mapped back, plus residual noise."
@@ -177,13 +177,7 @@ def sample(self: ClassMFA,
            labels_or_counts,    # a 1-D array of class labels (one sample each), or a dict {label: count}
            seed: int|None=None):# fixed seed; None: continue the model's own stream (restarts at fit/load)
     "Draw samples: `(X float32, y int64)` with `y` the requested labels (dict order for a dict)."
-    y = self._labels_from(labels_or_counts)
-    rng = self._rng if seed is None else np.random.default_rng(check_seed(seed))
-    X = np.empty((len(y), self.n_features_in_), np.float32)
-    for c in np.unique(y).tolist():
-        idx = np.flatnonzero(y == c)
-        X[idx] = self._draw(c, len(idx), rng)
-    return X, y
+    return self._sample_by_class(labels_or_counts, seed)
 
 @patch
 def _resample(self: ClassMFA, X, y):
