@@ -21,7 +21,7 @@ from featvae.core import limit_threads
 from featvae.extract import embed_dataset
 from featvae.methods import parse_spec
 
-SPECS = ("class_gaussian", "mixture", "sigma_cvae", "cvae", "diffusion")
+SPECS = ("class_gaussian", "mfa", "sigma_cvae", "cvae", "diffusion")
 
 
 def bench(spec: str, train, val, n_sample: int, seed: int = 0) -> dict:

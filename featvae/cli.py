@@ -28,6 +28,7 @@ from .distributed import add_extract_dist_args, cli_extract_distributed, in_torc
 from .experiment import add_run_args, cli_run
 from .extract import embed_dataset
 from .methods import list_methods
+from .release import add_release_args, cli_release
 
 # %% ../nbs/10_cli.ipynb #32de8620
 def _shorten(v, n: int) -> str:
@@ -162,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_methods)
     s = sub.add_parser("run", help="run a study (default: the embedded default study) and write a report")
     add_run_args(s); s.set_defaults(func=cli_run)
+    s = sub.add_parser("release", help="write a release bundle (vectors, generator, evidence, datasheet, manifest) and the owner's audit")
+    add_release_args(s); s.set_defaults(func=cli_release)
     return p
 
 # %% ../nbs/10_cli.ipynb #2ab03dd0

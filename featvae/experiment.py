@@ -6,15 +6,17 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['DEFAULT_STUDY', 'METRIC_LABELS', 'COLUMNS', 'TABLE_METRICS', 'check_study_args', 'check_metric_params', 'Unit',
-           'study_units', 'StudyData', 'release_metrics', 'compute_unit', 'run_study', 'study_summary', 'study_table',
-           'study_plots', 'study_figure', 'study_markdown', 'write_report', 'add_run_args', 'cli_run']
+__all__ = ['DEFAULT_STUDY', 'METRIC_LABELS', 'COLUMNS', 'TABLE_METRICS', 'check_study_args', 'with_budgets',
+           'check_metric_params', 'Unit', 'study_units', 'StudyData', 'release_metrics', 'guarantee_rows',
+           'compute_unit', 'run_study', 'study_summary', 'study_table', 'study_plots', 'study_figure', 'study_markdown',
+           'write_report', 'add_run_args', 'cli_run']
 
 # %% ../nbs/08_experiment.ipynb #cf21eab4
 import argparse
 import hashlib
 import inspect
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from plotly.subplots import make_subplots
 
 # %% ../nbs/08_experiment.ipynb #4311d8a7
 import featvae
+from .dp import mia_auc_bound
 from .core import (InputError, atomic_write, cache_dir, check_bool, check_dir, check_int, check_Xy, check_number, check_seed, get_device,
                           limit_threads, progress)
 from .extract import embed_dataset
@@ -53,7 +56,7 @@ METRIC_LABELS = {  # metric name → column title in the study table
     "mia_auc": "MIA AUC", "dcr_median": "DCR med", "dcr_holdout_median": "DCR holdout med",
     "share_closer_than_holdout_p5": "Share < holdout p5", "avg_min_distance": "Avg min dist",
     "nndr_median": "NNDR med", "precision": "Precision", "recall": "Recall", "density": "Density",
-    "coverage": "Coverage", "frechet": "Class Fréchet"}
+    "coverage": "Coverage", "frechet": "Class Fréchet", "epsilon_spent": "ε spent", "mia_auc_bound": "MIA bound"}
 
 # %% ../nbs/08_experiment.ipynb #47decb62
 def _as_tuple(v) -> tuple:
@@ -79,9 +82,14 @@ def check_study_args(methods=DEFAULT_STUDY["methods"],  # method specs (see `fea
                      sigmas=(0.0,),       # noise levels (≥ 0) in the standardised real-train frame; 0 is always added
                      limit=None,          # max records per split, or None
                      image_size=None,     # backbone input size in pixels, or None
-                     method_params=None): # {method name: {parameter: value}} for every release of that fit
+                     method_params=None,  # {method name: {parameter: value}} for every release of that fit
+                     epsilons=None):      # ε grid for every differentially private release (None: as the specs say)
     "Validate and normalise `run_study`'s arguments; returns them as a dict."
     specs = tuple(expand_specs(methods if not isinstance(methods, str) else [methods]))
+    if epsilons is not None:
+        epsilons = _numbers(epsilons, "epsilons", lambda v, n: v if v == math.inf else check_number(v, n, low=0, low_open=True,
+                                                                                              hint="or math.inf (no noise)"))
+        specs = with_budgets(specs, epsilons)
     seeds = _numbers(seeds, "seeds", lambda v, n: check_seed(v, n))
     if not seeds: raise InputError("seeds is empty; give at least one, e.g. seeds=(0, 1, 2)")
     sigmas = _numbers(sigmas, "sigmas", lambda v, n: check_number(v, n, low=0))
@@ -94,7 +102,21 @@ def check_study_args(methods=DEFAULT_STUDY["methods"],  # method specs (see `fea
         if not isinstance(ps, dict): raise InputError(f"method_params[{name!r}] must be a dict of parameters, got {ps!r}")
         parse_spec(name).with_params(**ps)          # unknown parameters fail here
     for s in specs: s.make(**_overrides(s, mp))._check_params()   # every release's parameters, before any work
-    return dict(methods=specs, seeds=seeds, sigmas=sigmas, limit=limit, image_size=image_size, method_params=mp)
+    return dict(methods=specs, seeds=seeds, sigmas=sigmas, limit=limit, image_size=image_size, method_params=mp,
+                epsilons=epsilons)
+
+def _spelled(e):
+    "ε as a spec spells it: 1 for 1.0 (as `epsilon=1` parses), inf, or the float."
+    return int(e) if math.isfinite(e) and float(e).is_integer() else float(e)
+
+def with_budgets(specs,     # parsed specs
+                 epsilons): # ε values (math.inf allowed)
+    "Every differentially private spec (a method with a `budget`) once per ε; the others unchanged, order kept."
+    out = []
+    for s in specs:
+        b = s.method.budget
+        out += [s.with_params(**{b: _spelled(e)}) for e in epsilons] if b and len(epsilons) else [s]
+    return tuple(dict.fromkeys(out))
 
 def check_metric_params(probe_params=None,    # extra `linear_probe` arguments
                         privacy_params=None): # extra `privacy_report` arguments
@@ -132,8 +154,10 @@ def study_units(specs, seeds=(0, 1, 2)) -> list[Unit]:
     return [Unit(s, check_seed(seed, "each of seeds")) for seed in seeds for s in expand_specs(specs)]
 
 # %% ../nbs/08_experiment.ipynb #7aee9149
+_UNIT_ROWS = 2  # version of a unit's set of rows (2: the privacy guarantee rows); older cached units are recomputed
+
 def _unit_key(unit: Unit, data_key: dict, sigmas, params: dict, probe_params, privacy_params) -> dict:
-    key = dict(data=data_key, method=str(unit.spec), params=params, seed=unit.seed, sigmas=list(sigmas),
+    key = dict(rows=_UNIT_ROWS, data=data_key, method=str(unit.spec), params=params, seed=unit.seed, sigmas=list(sigmas),
                probe=probe_params, privacy=privacy_params)
     return json.loads(json.dumps(key, sort_keys=True, default=str))
 
@@ -260,6 +284,16 @@ def release_metrics(rel,                # a released `(X, y)`, or a fitted model
     return rows
 
 # %% ../nbs/08_experiment.ipynb #8b0cfae7
+def guarantee_rows(model  # a fitted anonymizer
+                  ) -> list:
+    "`[(0, metric, value)]`: ε, δ, the accountant's spent ε (and RDP's) and the MIA AUC bound; ∞, 0, ∞, ∞, 1 without DP."
+    led = getattr(model, "ledger_", None)
+    if led is None: r = dict(epsilon=math.inf, delta=0.0, epsilon_spent=math.inf, epsilon_spent_rdp=math.inf)
+    else: r = led.report()
+    bound = mia_auc_bound(r["epsilon_spent"], r["delta"])
+    return [(0.0, k, float(r[k])) for k in ("epsilon", "delta", "epsilon_spent", "epsilon_spent_rdp")] + \
+           [(0.0, "mia_auc_bound", bound)]
+
 def compute_unit(unit: Unit,            # what to compute
                  data: StudyData,       # the real splits and the reference frame
                  sigmas=(0.0,),         # noise levels for the probe
@@ -280,6 +314,7 @@ def compute_unit(unit: Unit,            # what to compute
     rows = release_metrics(rel, data, seed=unit.seed, sigmas=sigmas, device=device,
                            k_anonymity=unit.spec.kwargs(**overrides)[ka] if ka else None,
                            probe_params=probe_params, privacy_params=privacy_params)
+    rows += guarantee_rows(_fitted(unit, data, memo, overrides, device))
     rows += [(0.0, "fit_seconds", t_fit), (0.0, "unit_seconds", time.perf_counter() - t0)]
     return pd.DataFrame(rows, columns=["sigma", "metric", "value"])
 
@@ -307,10 +342,11 @@ def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_
               out=None,                        # cache directory (default: `cache_dir('studies')`)
               data: StudyData|None=None,       # precomputed real splits (skips `embed_dataset`)
               threads: int|None=1,             # torch and BLAS threads while computing units (None: leave as they are)
+              epsilons=None,                   # ε grid for every differentially private release, e.g. (1, 3, math.inf)
               device=None) -> pd.DataFrame:    # torch device (default: auto)
     "Run the anonymization study; one tidy row per dataset × release × seed × σ × metric."
     a = check_study_args(methods, seeds, sigmas, limit, image_size,
-                         DEFAULT_STUDY["method_params"] if method_params is None else method_params)
+                         DEFAULT_STUDY["method_params"] if method_params is None else method_params, epsilons)
     probe_params = DEFAULT_STUDY["probe_params"] if probe_params is None else probe_params
     privacy_params = DEFAULT_STUDY["privacy_params"] if privacy_params is None else privacy_params
     check_metric_params(probe_params, privacy_params)
@@ -344,7 +380,7 @@ def run_study(dataset: str="fashionmnist",     # a name from `featvae.data.list_
     df.attrs.update(computed=n_computed, cached=n_cached, cache_dir=str(root),
                     settings=dict(dataset=dataset, backbone=backbone, methods=[str(s) for s in a["methods"]],
                                   seeds=list(a["seeds"]), sigmas=list(a["sigmas"]), limit=a["limit"], image_size=a["image_size"],
-                                  method_params=a["method_params"], probe_params=probe_params, privacy_params=privacy_params,
+                                  method_params=a["method_params"], probe_params=probe_params, epsilons=a["epsilons"], privacy_params=privacy_params,
                                   featvae_version=featvae.__version__))
     return df
 
@@ -374,7 +410,7 @@ def _fmt(mean, std, n):
     return f"{mean:.{d}f}" if n < 2 or not np.isfinite(std) else f"{mean:.{d}f} ± {std:.{d}f}"
 
 TABLE_METRICS = ("auc", "accuracy", "mia_auc", "dcr_median", "share_closer_than_holdout_p5",
-                 "avg_min_distance", "nndr_median", "precision", "recall", "coverage", "frechet")
+                 "avg_min_distance", "nndr_median", "precision", "recall", "coverage", "frechet", "epsilon_spent", "mia_auc_bound")
 
 def study_table(df: pd.DataFrame,     # `run_study`'s tidy frame
                 metrics=None,         # σ = 0 columns (default: those of `TABLE_METRICS` the study has)
@@ -388,7 +424,9 @@ def study_table(df: pd.DataFrame,     # `run_study`'s tidy frame
             if isinstance(noise, str): raise InputError(noise)
             _numbers(noise, "noise", lambda v, n: check_number(v, n, low=0))
         except InputError: raise InputError(f"noise must be True, False or a list of σ's ≥ 0, got {noise!r}") from None
-    if metrics is None: metrics = [m for m in TABLE_METRICS if m in set(s["metric"])]
+    if metrics is None:
+        dp = s[(s["metric"] == "epsilon_spent") & np.isfinite(s["mean"])]
+        metrics = [m for m in TABLE_METRICS if m in set(s["metric"]) and (m not in ("epsilon_spent", "mia_auc_bound") or len(dp))]
     unknown = [m for m in metrics if m not in set(s["metric"])]
     if isinstance(metrics, str) or unknown:
         raise InputError(f"metrics has unknown name(s) {unknown or metrics!r}; this study has: {', '.join(dict.fromkeys(s['metric']))}")
@@ -510,16 +548,59 @@ def _fig_frontier(df):
     fig.update_layout(title="The frontier: every release against the real holdout (★), means over seeds", template="plotly_white", height=760)
     return fig
 
+# %% ../nbs/08_experiment.ipynb #2bf637c5
+def _budgets(s: pd.DataFrame) -> pd.DataFrame:
+    "The summary rows of DP releases, with columns `eps` (their ε) and `series` (the label without ε)."
+    rows = []
+    for m in s["method"].unique():
+        sp = parse_spec(m); b = sp.method.budget
+        if b: rows.append(dict(method=m, eps=float(sp.kwargs()[b]), series=sp.label(omit=(b,))))
+    cols = ["method", "eps", "series"]
+    return s.merge(pd.DataFrame(rows, columns=cols), on="method") if rows else s.iloc[:0].assign(eps=[], series=[])
+
+_BUDGET_PANELS = (("auc", "Utility: probe AUC"), ("precision", "Fidelity: precision"), ("recall", "Fidelity: recall"),
+                  ("mia_auc", "Membership attack AUC (dotted: the bound ε allows)"))
+
+# %% ../nbs/08_experiment.ipynb #547fa3d7
+def _fig_budget(df):
+    s = study_summary(df); s0 = s[s["sigma"] == 0.0]
+    b = _budgets(s0)
+    finite = sorted(e for e in b["eps"].unique() if np.isfinite(e))
+    x_inf = (max(finite) if finite else 1.0) * 3
+    xs = lambda e: np.where(np.isfinite(e), e, x_inf)
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[t for _, t in _BUDGET_PANELS], vertical_spacing=0.14)
+    for i, (metric, _) in enumerate(_BUDGET_PANELS):
+        r, c = i // 2 + 1, i % 2 + 1
+        for series, g in b[b["metric"] == metric].groupby("series", sort=False):
+            g = g.sort_values("eps")
+            fig.add_trace(go.Scatter(x=xs(g["eps"].to_numpy()), y=g["mean"], error_y=dict(type="data", array=g["std"].fillna(0)),
+                                     mode="lines+markers", name=series, legendgroup=series, showlegend=i == 0,
+                                     line=dict(color=_color(g["method"].iloc[0]))), row=r, col=c)
+        for _, ref in s0[(s0["metric"] == metric) & ~s0["method"].isin(b["method"])].iterrows():
+            hold = parse_spec(ref["method"]).method.needs_holdout
+            fig.add_hline(y=ref["mean"], line=dict(color="black" if hold else _color(ref["method"]), dash="dash",
+                                                  width=2 if hold else 1), row=r, col=c)
+        if metric == "mia_auc":
+            bound = b[b["metric"] == "mia_auc_bound"].drop_duplicates("eps").sort_values("eps")
+            if len(bound): fig.add_trace(go.Scatter(x=xs(bound["eps"].to_numpy()), y=np.minimum(bound["mean"], 1.0), mode="lines",
+                                                    name="bound from (ε, δ)", line=dict(color="black", dash="dot")), row=r, col=c)
+        ticks = finite + [x_inf]
+        fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{e:g}" for e in finite] + ["∞"], title_text="ε", row=r, col=c)
+    fig.update_layout(title="Differential privacy: every metric against the budget ε (dashed: non-private releases, black: the holdout)",
+                      template="plotly_white", height=760)
+    return fig
+
 # %% ../nbs/08_experiment.ipynb #65e454bc
 def study_plots(df: pd.DataFrame  # `run_study`'s tidy frame
                ) -> dict:
-    "Plotly figures of a study: `auc_vs_k` (if a swept method ran), `auc_vs_sigma`, `privacy_vs_utility`, `frontier`."
+    "Plotly figures: `auc_vs_k` (if a swept method ran), `auc_vs_sigma`, `privacy_vs_utility`, `frontier`, `budget` (if DP ran)."
     df = _check_df(df)
     figs = {}
     if len(_sweeps(study_summary(df))): figs["auc_vs_k"] = _fig_auc_vs_k(df)
     figs["auc_vs_sigma"] = _fig_auc_vs_sigma(df)
     if (df["metric"] == "mia_auc").any(): figs["privacy_vs_utility"] = _fig_privacy_utility(df)
     if {"precision", "recall"} <= set(df["metric"]): figs["frontier"] = _fig_frontier(df)
+    if len(_budgets(study_summary(df))): figs["budget"] = _fig_budget(df)
     return figs
 
 # %% ../nbs/08_experiment.ipynb #0f7f7cc9
@@ -620,6 +701,12 @@ def _limit_arg(v):
     if n < 1: raise argparse.ArgumentTypeError(f"--limit must be a positive integer or 'all', got {v!r}")
     return n
 
+def _epsilon_arg(v):
+    try: e = float(v)
+    except ValueError: e = float("nan")
+    if not e > 0: raise argparse.ArgumentTypeError(f"--epsilons takes numbers > 0 or 'inf', got {v!r}")
+    return e
+
 def add_run_args(parser: argparse.ArgumentParser  # the `run` sub-parser
                 ) -> argparse.ArgumentParser:
     "Add the options of `featvae run` to `parser`."
@@ -638,6 +725,8 @@ def add_run_args(parser: argparse.ArgumentParser  # the `run` sub-parser
                         help=f"cap on linear-probe epochs (default {d['probe_params']['max_epochs']}, the paper's)")
     parser.add_argument("--n-boot", type=int, default=d["privacy_params"]["n_boot"],
                         help=f"bootstrap resamples for the membership-inference AUC interval (default {d['privacy_params']['n_boot']})")
+    parser.add_argument("--epsilons", type=_epsilon_arg, nargs="+", default=None,
+                        help="ε grid for every differentially private method (dp_*), e.g. 0.5 1 3 10 inf (default: the specs' own)")
     parser.add_argument("--threads", type=int, default=d["threads"], help=f"torch/BLAS threads while units run (default {d['threads']}; 0: leave as they are)")
     parser.add_argument("--out", default="runs/default", help="report folder (default runs/default)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda → mps → cpu)")
@@ -656,7 +745,8 @@ def cli_run(args: argparse.Namespace  # parsed `featvae run` options
     df = run_study(args.dataset, args.backbone, methods=tuple(args.methods), seeds=tuple(args.seeds), sigmas=tuple(args.sigmas),
                    limit=args.limit, image_size=args.image_size, method_params={"cvae": dict(max_epochs=args.cvae_max_epochs)},
                    probe_params=dict(max_epochs=args.probe_max_epochs), privacy_params=dict(n_boot=args.n_boot),
-                   threads=args.threads or None, cache=not args.no_cache, out=args.cache_dir, device=args.device)
+                   threads=args.threads or None, cache=not args.no_cache, out=args.cache_dir, device=args.device,
+                   epsilons=None if args.epsilons is None else tuple(args.epsilons))
     paths = write_report(df, args.out, title=f"featvae study: {args.dataset} × {args.backbone}")
     with pd.option_context("display.width", 250, "display.max_columns", 50, "display.max_colwidth", 40):
         print(study_table(df).to_string())

@@ -25,6 +25,7 @@ from .anonymize import Anonymizer, ClassGaussian, Identity, RealHoldout
 from .core import InputError, check_choice
 from .cvae import CVAEAnonymizer
 from .diffusion import ClassDiffusion
+from .dp import DPClassGaussian, DPCVAE, DPSigmaCVAE
 from .mfa import ClassMFA
 from .sigma_cvae import SigmaCVAE
 from .ksame import KSame
@@ -47,6 +48,8 @@ class Method:
     color: str = "#7f7f7f"          # plot colour
     summary: str = ""               # one line for `list_methods`
     needs_holdout: bool = False     # the study passes its real holdout split as `holdout=(X, y)`
+    budget: str|None = None         # the parameter that is the release's differential-privacy ε (swept by `--epsilons`)
+    real_records: bool = False      # it releases real records (a reference in studies; `featvae release` refuses it)
 
     @property
     def fit_name(self) -> str:
@@ -85,9 +88,9 @@ def add_method(m: Method  # the entry to add (its name must be new, or the same 
 def _ksame_variant(p: dict) -> list:
     return [("per_class", "per-class" if p["per_class"] else "agnostic"), ("k", f"k={p['k']}")]
 
-add_method(Method("identity", Identity, "Real (identity)", color="#444444",
+add_method(Method("identity", Identity, "Real (identity)", real_records=True, color="#444444",
                   summary="the real training set itself: the utility ceiling and the privacy floor"))
-add_method(Method("holdout", RealHoldout, "Real holdout (target)", needs_holdout=True, color="#000000",
+add_method(Method("holdout", RealHoldout, "Real holdout (target)", needs_holdout=True, real_records=True, color="#000000",
                   summary="independent real records with the train class counts: what 'as good as real' scores"))
 add_method(Method("ksame", KSame, "k-Same", variant=_ksame_variant, sweep="k", k_anonymity="k", color="#1f77b4",
                   paper=dict(drop_remainder=True, per_class=False),
@@ -105,7 +108,13 @@ add_method(Method("sigma_cvae", SigmaCVAE, "σ-CVAE", release_params=("noise", "
 add_method(Method("mfa", ClassMFA, "Class MFA", color="#006d2c",
                   summary="per-class PCA + Gaussian mixture + residual noise; sizes chosen by validation likelihood"))
 add_method(Method("diffusion", ClassDiffusion, "Diffusion (DDPM)", release_params=("sampling_steps",), color="#7f3b08",
-                  summary="class-conditional DDPM (TabDDPM-style MLP denoiser, v-prediction), released with DDIM"));
+                  summary="class-conditional DDPM (TabDDPM-style MLP denoiser, v-prediction), released with DDIM"))
+add_method(Method("dp_gaussian", DPClassGaussian, "DP Class Gaussian", budget="epsilon", color="#74c476",
+                  summary="(ε, δ)-DP per-class Gaussian: DP subspace, means and covariances (Gaussian mechanism)"))
+add_method(Method("dp_cvae", DPCVAE, "DP-CVAE", budget="epsilon", release_params=("temperature",), color="#fc9272",
+                  summary="(ε, δ)-DP conditional VAE: DP-SGD (Opacus) for a fixed number of steps, DP scaling"))
+add_method(Method("dp_sigma_cvae", DPSigmaCVAE, "DP-σ-CVAE", budget="epsilon", release_params=("noise", "temperature"),
+                  color="#c994c7", summary="(ε, δ)-DP σ-CVAE: learned per-feature σ, DP-SGD (Opacus), DP scaling"));
 
 # %% ../nbs/05b_methods.ipynb #dee413b2
 def list_methods() -> pd.DataFrame:

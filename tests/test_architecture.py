@@ -24,10 +24,12 @@ ALLOWED = {
     "sigma_cvae": {"core", "anonymize", "neighbors", "cvae"},
     "mfa": {"core", "anonymize"},
     "diffusion": {"core", "anonymize", "neighbors"},
-    "methods": {"core", "anonymize", "ksame", "cvae", "sigma_cvae", "mfa", "diffusion"},
-    "experiment": {"core", "extract", "methods", "neighbors", "privacy", "fidelity", "probe"},
+    "dp": {"core", "anonymize", "neighbors", "cvae", "sigma_cvae"},
+    "methods": {"core", "anonymize", "ksame", "cvae", "sigma_cvae", "mfa", "diffusion", "dp"},
+    "experiment": {"core", "dp", "extract", "methods", "neighbors", "privacy", "fidelity", "probe"},
     "explore": {"core", "experiment", "methods", "neighbors"},
-    "cli": {"core", "data", "backbones", "extract", "distributed", "experiment", "methods"},
+    "release": {"core", "data", "experiment", "extract", "methods", "neighbors"},
+    "cli": {"core", "data", "backbones", "extract", "distributed", "experiment", "methods", "release"},
 }
 MODULES = sorted(p.stem for p in PKG.glob("*.py") if not p.stem.startswith("_"))
 

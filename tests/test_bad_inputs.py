@@ -33,6 +33,7 @@ from featvae.core import (CorruptFileError, DataNotFoundError, FeatvaeError, Inp
                           seed_everything, stratified_sample, stratified_split)
 from featvae.cvae import CVAEAnonymizer, CVAEDecoder, CVAEEncoder, cvae_loss, kl_term
 from featvae.data import ImageSet, list_datasets, load_dataset, medmnist_path, read_idx, register_dataset, resize_images
+from featvae.dp import DPClassGaussian, DPCVAE, DPSigmaCVAE
 from featvae.experiment import (COLUMNS, StudyData, Unit, check_study_args, compute_unit, release_metrics, run_study,
                                 study_figure, study_markdown, study_plots, study_summary, study_table, study_units,
                                 write_report)
@@ -396,6 +397,28 @@ CASES += [
     row("CVAEDecoder-latent_dim=0", lambda: CVAEDecoder(3, 2, latent_dim=0), InputError, "latent_dim", INT(1)),
     row("cvae-scaling", lambda: CVAEAnonymizer(scaling="l2").fit(X, y), InputError, "scaling", r"one of 'zscore', 'minmax'"),
     row("cvae-lr-huge", lambda: CVAEAnonymizer(lr=1e38, max_epochs=1).fit(X, y), InputError, "lr", r"≤"),
+
+    # --- differentially private models -------------------------------------------------------------------------
+    row("dp-epsilon=0", lambda: DPClassGaussian(epsilon=0).fit(X, y), InputError, "epsilon", r"or math\.inf"),
+    row("dp-epsilon=nan", lambda: DPClassGaussian(epsilon=NAN).fit(X, y), InputError, "epsilon", r"or math\.inf"),
+    row("dp-delta=0.5", lambda: DPClassGaussian(delta=0.5).fit(X, y), InputError, "delta", r"1e-5 is usual"),
+    row("dp-delta>=1/N", lambda: DPClassGaussian(delta=0.009).fit(np.tile(X, (10, 1)), np.tile(y, 10)), InputError,
+        "delta", r"use a smaller delta"),
+    row("dp-accountant", lambda: DPClassGaussian(accountant="gdp").fit(X, y), InputError, "accountant", r"one of 'prv', 'rdp'"),
+    row("dp-counts", lambda: DPClassGaussian(counts="exact").fit(X, y), InputError, "counts", r"one of 'dp', 'public'"),
+    row("dp-rank>D", lambda: DPClassGaussian(rank=5).fit(X, y), InputError, "rank", r"cannot exceed the 4 features"),
+    row("dp-covariance", lambda: DPClassGaussian(covariance="full").fit(X, y), InputError, "covariance", r"'shared', 'per_class'"),
+    row("dp-clip_norm<0", lambda: DPCVAE(clip_norm=-1).fit(X, y), InputError, "clip_norm", r"public bound"),
+    row("dp-stats_share", lambda: DPCVAE(stats_share=0.9).fit(X, y), InputError, "stats_share", r"DP-SGD gets the rest"),
+    row("dp-public_scaling-shape", lambda: DPCVAE(public_scaling=(np.zeros(3), np.ones(3))).fit(X, y), InputError,
+        "public_scaling", r"two arrays of 4 values"),
+    row("dp-public_scaling-type", lambda: DPCVAE(public_scaling=[0, 1]).fit(X, y), InputError, "public_scaling",
+        r"pair \(shift, scale\)"),
+    row("dp-max_grad_norm=0", lambda: DPSigmaCVAE(max_grad_norm=0).fit(X, y), InputError, "max_grad_norm", r"> 0"),
+    row("dp-ghost_clipping", lambda: DPCVAE(ghost_clipping="yes").fit(X, y), InputError, "ghost_clipping", r"True or False"),
+    row("dp-save", lambda: DPCVAE().save(TMP / "dp.safetensors"), InputError, "DPCVAE", r"keep the released vectors"),
+    row("study-epsilons=0", lambda: check_study_args(methods=("dp_gaussian",), epsilons=(0,)), InputError, "epsilons",
+        r"or math\.inf"),
     row("cvae.sample-chunk=0", lambda: cvae().sample({0: 2}, chunk=0), InputError, "chunk", INT(1)),
     row("cvae.stream-batch_size=0", lambda: cvae().stream(0), InputError, "batch_size", INT(1)),
     row("cvae.stream-n_batches=-1", lambda: cvae().stream(4, n_batches=-1), InputError, "n_batches", INT(0)),
@@ -600,6 +623,8 @@ CLI_CASES = [
         r"point --cache-dir at a folder"),
     cli("run-FEATVAE_CACHE-file", ["run", "--out", OUT], "FEATVAE_CACHE", r"point FEATVAE_CACHE at a folder",
         env=dict(FEATVAE_CACHE=str(FILE))),
+    cli("run-epsilons=0", ["run", "--epsilons", "0", *RUN], "--epsilons", r"numbers > 0 or 'inf'"),
+    cli("run-epsilons=abc", ["run", "--epsilons", "abc", *RUN], "--epsilons", r"numbers > 0 or 'inf'"),
 ]
 
 

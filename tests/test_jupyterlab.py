@@ -5,7 +5,8 @@ axis titles, readable hover labels, and follows the k slider; the UMAP explorer 
 list without scrolling, one re-sample for three quick arrow-key presses on the temperature slider, and a note
 when the sample size cannot take effect; after a page reload both widgets come back as they were, and re-running
 their cells draws complete, styled figures that match the controls. 11_tutorial: Run All ends without an error
-output.
+output. 08a_release: Run All ends without an error output; the audit gallery widget shows its rows with real images
+decoded, and its slider adds rows.
 
 JupyterLab runs on 127.0.0.1 with a random token, in a temporary root holding copies of the notebooks; the test
 stops the server and every process below it (the kernels) by PID. Screenshots go to artifacts/screenshots/
@@ -26,7 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
 from helpers import BIN, ROOT, SCREENSHOTS, free_port, require_browser, run_node, stop, tail, wait_http  # noqa: E402
 
-EXPLORE, TUTORIAL = "09_explore.ipynb", "11_tutorial.ipynb"
+EXPLORE, TUTORIAL, RELEASE = "09_explore.ipynb", "11_tutorial.ipynb", "08a_release.ipynb"
 RUN_TIMEOUT = float(os.environ.get("FEATVAE_LAB_TIMEOUT", "900"))
 LAB_SETTINGS = {
     # render every cell (no virtual scrolling) so prompts and outputs of all cells are in the DOM
@@ -53,7 +54,7 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     root, settings, log = tmp / "root", tmp / "settings", tmp / "jupyterlab.log"
     root.mkdir()
-    for name in (EXPLORE, TUTORIAL): _copy_notebook(name, root)
+    for name in (EXPLORE, TUTORIAL, RELEASE): _copy_notebook(name, root)
     for rel, value in LAB_SETTINGS.items():
         (settings / rel).parent.mkdir(parents=True, exist_ok=True)
         (settings / rel).write_text(json.dumps(value))
@@ -222,3 +223,21 @@ def test_tutorial_run_all_ends_clean(tutorial, lab):
     assert not _saved_errors(lab, TUTORIAL), f"error outputs in the saved tutorial: {_saved_errors(lab, TUTORIAL)}"
     assert len(tutorial["plots"]) >= 3, _diag(tutorial)                 # its figures drew
     assert (SCREENSHOTS / "jupyterlab_tutorial_fig1.png").exists(), _diag(tutorial)
+
+
+# --- 08a_release ------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def release_nb(lab):
+    return _drive(lab, RELEASE, "gallery")
+
+
+def test_release_notebook_and_audit_gallery_in_lab(release_nb, lab):
+    r = release_nb
+    assert "exception" not in r and not r["error_outputs"], _diag(r)
+    assert not _saved_errors(lab, RELEASE), f"error outputs in the saved notebook: {_saved_errors(lab, RELEASE)}"
+    before, after = r.get("gallery_before") or {}, r.get("gallery_after") or {}
+    assert before.get("rows") == 6 and before["images"] == 3 * 6 == before["decoded"], _diag(r)   # 3 real images a row
+    assert after.get("rows") == 9 and after["decoded"] == 27, _diag(r)                            # the slider moved 3 steps
+    p = SCREENSHOTS / "jupyterlab_audit_gallery.png"
+    assert p.exists() and p.stat().st_size > 10_000, _diag(r)

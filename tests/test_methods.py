@@ -80,3 +80,23 @@ def test_toy_method_in_the_widget_menu(toy):
     assert list(w.controls["released"].options) == ["Real (identity)", "Toy jitter scale=2.0"]
     w.controls["released"].value = "Toy jitter scale=2.0"
     assert "Toy jitter scale=2.0" in w.figure.layout.title.text
+
+
+def test_epsilon_sweep_through_featvae_run(tmp_path, capsys):
+    "`--epsilons` runs every DP release once per ε; results.csv carries ε, δ, the spent ε and the attack bound of every unit."
+    rc = main(["run", "--dataset", "digits", "--limit", "300", "--image-size", "28",
+               "--methods", "identity", "dp_gaussian:rank=4", "--epsilons", "1", "inf",
+               "--seeds", "0", "--sigmas", "0", "--probe-max-epochs", "2", "--n-boot", "5",
+               "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")])
+    assert rc == 0
+    assert "ε spent" in capsys.readouterr().out
+    df = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(df.method) == {"identity", "dp_gaussian:epsilon=1,rank=4", "dp_gaussian:epsilon=inf,rank=4"}
+    g = df[df.sigma == 0].pivot_table(index="method", columns="metric", values="value")
+    assert g[["epsilon", "delta", "epsilon_spent", "epsilon_spent_rdp", "mia_auc_bound"]].notna().all().all()
+    dp1 = g.loc["dp_gaussian:epsilon=1,rank=4"]
+    assert dp1["epsilon"] == 1 and dp1["delta"] == 1e-5 and 0.99 <= dp1["epsilon_spent"] <= 1.001
+    assert dp1["epsilon_spent_rdp"] > dp1["epsilon_spent"]          # RDP is the looser of the two accountants
+    assert 0.5 < dp1["mia_auc_bound"] < 1 and dp1["mia_auc"] <= dp1["mia_auc_bound"]
+    assert np.isinf(g.loc["identity", "epsilon_spent"]) and g.loc["identity", "mia_auc_bound"] == 1
+    assert np.isinf(g.loc["dp_gaussian:epsilon=inf,rank=4", "epsilon_spent"])

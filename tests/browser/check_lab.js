@@ -6,7 +6,9 @@
 //     sample-size note); then reload the page (the widgets must come back as they were) and re-run the two widget
 //     cells (a complete, styled figure that matches the controls).
 //   --mode runall (any notebook, e.g. the tutorial): run all cells, report error outputs, screenshot every figure.
-// usage: node check_lab.js --url http://127.0.0.1:PORT/lab/tree/NB.ipynb?token=T --shots DIR [--timeout ms] [--mode explore|runall]
+//   --mode gallery (08a_release): run all cells; read the audit gallery widget (rows, images decoded, red rows), move
+//     its slider three steps to the right (three more rows expected) and screenshot it.
+// usage: node check_lab.js --url http://127.0.0.1:PORT/lab/tree/NB.ipynb?token=T --shots DIR [--timeout ms] [--mode explore|runall|gallery]
 const path = require('path');
 const { launch, watch, arg } = require('./common');
 
@@ -313,6 +315,31 @@ async function runall(page, out, { shots, timeout, step }) {
   await save(page);
 }
 
+// The last audit gallery on the page: rows, images and how many decoded, red (closer than the holdout's p5) rows.
+async function readGallery(page) {
+  return page.evaluate(() => {
+    const t = [...document.querySelectorAll('.jp-OutputArea-output .fv-audit')].pop();
+    if (!t) return null;
+    const imgs = [...t.querySelectorAll('img')];
+    return { rows: t.querySelectorAll('tr').length - 1, images: imgs.length,
+             decoded: imgs.filter((i) => i.complete && i.naturalWidth > 0).length, red: t.querySelectorAll('.bad').length };
+  });
+}
+
+async function gallery(page, out, { shots, timeout, step }) {
+  await runall(page, out, { shots: '', timeout, step });
+  out.gallery_before = await readGallery(page);
+  const box = page.locator('.widget-vbox').filter({ has: page.locator('.fv-audit') }).last();
+  const handle = box.locator('.noUi-handle').first();
+  await handle.focus().catch((e) => log('slider focus failed', e.message));
+  for (let i = 0; i < 3; i++) { await page.keyboard.press('ArrowRight'); await page.waitForTimeout(300); }
+  await page.waitForTimeout(1500);
+  out.gallery_after = await readGallery(page);
+  step('gallery', { before: out.gallery_before, after: out.gallery_after });
+  if (shots) await shot(box, path.join(shots, 'jupyterlab_audit_gallery.png'));
+  await save(page);
+}
+
 (async () => {
   const url = arg('url');
   const shots = arg('shots', '');
@@ -327,7 +354,7 @@ async function runall(page, out, { shots, timeout, step }) {
   try {
     await openNotebook(page, url, step);
     step('notebook open', { cells: await page.locator('.jp-NotebookPanel .jp-Cell').count() });
-    await (mode === 'runall' ? runall : explore)(page, out, { shots, timeout, step });
+    await ({ runall, gallery, explore }[mode] || explore)(page, out, { shots, timeout, step });
   } catch (e) {
     out.exception = String(e && e.stack || e);
     log('FAILED:', out.exception);
