@@ -408,3 +408,16 @@ def load_model_file(path,              # a file written by `save_model_file`
         raise CorruptFileError(f"{path}: content_sha256 does not match the content: the file was modified after it was "
                                f"saved; do not use it: {redo}")
     return arrays, cfg
+
+# %% ../nbs/03a_anonymize.ipynb #60ff3dbd
+@patch
+def _class_header(self: Anonymizer) -> dict:
+    "The fitted feature count, class labels and class counts, as a model file's configuration records them."
+    return dict(n_features=int(self.n_features_in_), classes=self.classes_.tolist(),
+                class_counts=[int(self.class_counts_[c]) for c in self.classes_.tolist()])
+
+@patch
+def _restore_classes(self: Anonymizer, cfg: dict):
+    "Set the fitted feature count, class labels and class counts from a model file's configuration."
+    self.classes_ = np.asarray(cfg["classes"], np.int64); self.n_features_in_ = int(cfg["n_features"])
+    self.class_counts_ = dict(zip(self.classes_.tolist(), [int(n) for n in cfg["class_counts"]]))

@@ -248,8 +248,7 @@ def save(self: ClassDiffusion, path):
     arrays.update({"scaler.shift": np.asarray(self.scaler_.shift_, np.float64), "scaler.scale": np.asarray(self.scaler_.scale_, np.float64),
                    "z_low": self.z_low_, "z_high": self.z_high_})
     params = {k: v for k, v in self.get_params().items() if k != "device"}
-    cfg = dict(params=params, classes=self.classes_.tolist(), class_counts=[self.class_counts_[c] for c in self.classes_.tolist()],
-               n_features=int(self.n_features_in_), best_epoch=int(self.best_epoch_))
+    cfg = dict(params=params, **self._class_header(), best_epoch=int(self.best_epoch_))
     return save_model_file(path, arrays, cfg, _FORMAT)
 
 # %% ../nbs/04c_diffusion.ipynb #26275760
@@ -260,9 +259,7 @@ def load(cls: ClassDiffusion,
     "A model saved with `save`; refuses a missing, foreign, damaged or edited file."
     arrays, cfg = load_model_file(path, _FORMAT)
     try:
-        self = cls(**cfg["params"], device=device); self._check_params()
-        self.classes_ = np.asarray(cfg["classes"], np.int64); self.n_features_in_ = int(cfg["n_features"])
-        self.class_counts_ = dict(zip(self.classes_.tolist(), [int(n) for n in cfg["class_counts"]]))
+        self = cls(**cfg["params"], device=device); self._check_params(); self._restore_classes(cfg)
         self.best_epoch_ = int(cfg["best_epoch"])
         self.scaler_ = Standardizer("zscore")
         self.scaler_.shift_, self.scaler_.scale_ = arrays["scaler.shift"], arrays["scaler.scale"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 # %% auto #0
 __all__ = ['ACCOUNTANTS', 'DEFAULT_DELTA', 'NORM_RANGE', 'NORM_ROUNDS', 'PrivacyBudgetError', 'spent_epsilon', 'gaussian_delta',
            'noise_for_budget', 'split_noise', 'PrivacyLedger', 'mia_auc_bound', 'clip_rows', 'dp_norm_quantile',
-           'gaussian_noise', 'sym_noise', 'DPClassGaussian', 'DPCVAE', 'DPSigmaCVAE', 'canary_audit']
+           'gaussian_noise', 'sym_noise', 'DPClassGaussian', 'DPClassMFA', 'DPCVAE', 'DPSigmaCVAE', 'canary_audit']
 
 # %% ../nbs/04d_dp.ipynb #e7e9795a
 import math
@@ -304,6 +304,7 @@ class DPClassGaussian(_DPModel, Anonymizer):
         self._check_dp_params(); check_int(self.rank, "rank", low=1); check_seed(self.seed)
         check_choice(self.covariance, "covariance", ("shared", "per_class"))
 
+    _shares = _SHARES
     _private_quantities = ("class_labels",) + tuple(_SHARES)
 
 # %% ../nbs/04d_dp.ipynb #42691522
@@ -314,7 +315,7 @@ def _fit(self: DPClassGaussian, X, y, X_val=None, y_val=None):
     self._check_budget_fits(N)
     rank = check_int(self.rank, "rank", low=1, high=D, hint=f"the subspace cannot exceed the {D} features")
     self._start_ledger()
-    shares = {k: w for k, w in _SHARES.items() if not (k == "clip_norm" and self.clip_norm is not None)
+    shares = {k: w for k, w in self._shares.items() if not (k == "clip_norm" and self.clip_norm is not None)
               and not (k == "class_counts" and self.counts == "public")}
     z = split_noise(self.epsilon, self.delta, shares, self.accountant) if self.epsilon != math.inf else dict.fromkeys(shares, 0.0)
     rng = np.random.default_rng([int(self.seed), 7])
@@ -327,10 +328,11 @@ def _fit(self: DPClassGaussian, X, y, X_val=None, y_val=None):
     self.ledger_.charge("second_moment", z["second_moment"], sensitivity=C**2)
     U = np.linalg.eigh(M)[1][:, ::-1][:, :min(D, rank + len(n))]
     mu = (sums / n[:, None]) @ U @ U.T                    # denoised: noise outside the data's large directions dropped
-    V = self.basis_ = _subspace(M - (n[:, None] * mu).T @ mu, z["second_moment"] * C**2, rank)
-    self._fit_covariances(Xc, y, n, mu, V, z, C, rng)
+    W = M - (n[:, None] * mu).T @ mu                      # the within-class scatter (post-processing)
+    V = self.basis_ = _subspace(W, z["second_moment"] * C**2, rank)
+    self._fit_covariances(Xc, y, n, mu, V, W, z, C, rng)
     self._fit_residual(Xc, n, mu, V, z, C, rng)
-    self.means_ = mu + shift
+    self.means_, self.shift_ = mu + shift, shift
     self.ledger_.require(self._private_quantities, "DPClassGaussian")
     self._rng = np.random.default_rng(int(self.seed))
 
@@ -348,7 +350,7 @@ def _subspace(W: np.ndarray, noise_sd: float, rank: int) -> np.ndarray:
     return U[:, :q].copy()
 
 @patch
-def _fit_covariances(self: DPClassGaussian, Xc, y, n, mu, V, z, C, rng):
+def _fit_covariances(self: DPClassGaussian, Xc, y, n, mu, V, W, z, C, rng):
     "q×q covariances inside V from a fresh mechanism: one for all classes (shared) or one per class."
     P, m, zs = Xc @ V, mu @ V, z["subspace_covariance"]
     q, K = V.shape[1], len(n)
@@ -400,8 +402,7 @@ def save(self: DPClassGaussian, path):
     self._check_fitted()
     arrays = dict(means=self.means_, factors=np.stack(self._factors), residual_sd=self.residual_sd_)
     led = self.ledger_
-    cfg = dict(params={k: _inf_none(v) for k, v in self.get_params().items()}, n_features=int(self.n_features_in_),
-               classes=self.classes_.tolist(), class_counts=[int(self.class_counts_[c]) for c in self.classes_.tolist()],
+    cfg = dict(params={k: _inf_none(v) for k, v in self.get_params().items()}, **self._class_header(),
                clip_norm=float(self.clip_norm_), ledger=dict(epsilon=_inf_none(led.epsilon), delta=led.delta,
                                                              accountant=led.accountant, charged=led.charged, public=led.public))
     return save_model_file(path, arrays, cfg, _FORMAT)
@@ -413,8 +414,7 @@ def load(cls: DPClassGaussian, path):
     arrays, cfg = load_model_file(path, _FORMAT)
     try:
         self = cls(**{k: _none_inf(v) if k == "epsilon" else v for k, v in cfg["params"].items()}); self._check_params()
-        self.classes_ = np.asarray(cfg["classes"], np.int64); self.n_features_in_ = int(cfg["n_features"])
-        self.class_counts_ = dict(zip(self.classes_.tolist(), cfg["class_counts"]))
+        self._restore_classes(cfg)
         self.counts_ = np.asarray(cfg["class_counts"], np.float64); self.clip_norm_ = float(cfg["clip_norm"])
         self.means_, self.residual_sd_ = arrays["means"], arrays["residual_sd"]
         self._factors = list(arrays["factors"])
@@ -427,6 +427,87 @@ def load(cls: DPClassGaussian, path):
         raise CorruptFileError(f"{path}: the model's configuration is incomplete or inconsistent ({e}); save it again") from e
     self._rng = np.random.default_rng(int(self.seed))
     return self
+
+# %% ../nbs/04d_dp.ipynb #c1d8c4b8
+_MFA_SHARES = dict(center_clip=0.02, center=0.05, clip_norm=0.02, class_counts=0.03, class_means=0.20,
+                   second_moment=0.30, em_counts=0.04, em_sums=0.10, em_second_moments=0.14, residual_variance=0.10)
+
+class DPClassMFA(DPClassGaussian):
+    "Per-class Gaussian mixtures in a DP subspace (DP-EM), plus DP residual variances; one (ε, δ) budget."
+    def __init__(self, epsilon: float=3.0, delta: float=DEFAULT_DELTA, rank: int=16,
+                 components: int=3,         # mixture components per class
+                 iterations: int=3,         # DP-EM iterations (each charged)
+                 clip_norm: float|None=None, clip_quantile: float=0.5, counts: str="dp", accountant: str="prv", seed: int=0):
+        self.epsilon, self.delta, self.rank, self.components, self.iterations = epsilon, delta, rank, components, iterations
+        self.clip_norm, self.clip_quantile, self.counts, self.accountant, self.seed = clip_norm, clip_quantile, counts, accountant, seed
+        self.covariance = "shared"
+
+    def _check_params(self):
+        self._check_dp_params(); check_int(self.rank, "rank", low=1); check_seed(self.seed)
+        check_int(self.components, "components", low=1, high=20); check_int(self.iterations, "iterations", low=1, high=50)
+
+    _shares = _MFA_SHARES
+    _private_quantities = ("class_labels",) + tuple(_MFA_SHARES)
+
+    def save(self, path):
+        raise InputError("DPClassMFA files are not written yet; keep the released vectors (fit_resample) instead")
+
+# %% ../nbs/04d_dp.ipynb #98214f34
+def _em_init(m: np.ndarray, S: np.ndarray, K: int) -> tuple:
+    "K components on the class mean `m`, spread ±1 sd along the first direction of the covariance `S`: (means, covs, weights)."
+    w, U = np.linalg.eigh((S + S.T) / 2)
+    step = U[:, -1] * math.sqrt(max(w[-1], 0.0))
+    offs = np.linspace(-1, 1, K) if K > 1 else np.zeros(1)
+    return m + offs[:, None] * step, np.stack([S] * K), np.full(K, 1 / K)
+
+def _log_gauss(P: np.ndarray, m: np.ndarray, S: np.ndarray) -> np.ndarray:
+    "Log density of each row of `P` under N(m, S) (S regularised to positive definite)."
+    q = len(m)
+    w, U = np.linalg.eigh((S + S.T) / 2)
+    w = np.clip(w, 1e-6 * max(w.max(), 1e-12), None)
+    Z = (P - m) @ U / np.sqrt(w)
+    return -0.5 * ((Z**2).sum(1) + np.log(w).sum() + q * math.log(2 * math.pi))
+
+# %% ../nbs/04d_dp.ipynb #02f3cd28
+def _em_step(Pc, means, covs, wts, zc: float, zs: float, zm: float, C: float, rng) -> tuple:
+    "One DP-EM step on a class's projected records: responsibilities, then noisy counts, sums and second moments."
+    K, q = means.shape
+    L = np.stack([np.log(max(wts[k], 1e-12)) + _log_gauss(Pc, means[k], covs[k]) for k in range(K)], 1)
+    R = np.exp(L - L.max(1, keepdims=True)); R /= R.sum(1, keepdims=True)
+    nk = np.maximum(R.sum(0) + gaussian_noise(K, zc, 1.0, rng), 1.0)
+    sk = R.T @ Pc + gaussian_noise((K, q), zs, C, rng)
+    Mk = np.einsum("ik,ia,ib->kab", R, Pc, Pc) + np.stack([sym_noise(q, zm, C**2, rng) for _ in range(K)])
+    means = sk / nk[:, None]
+    covs = np.stack([_psd_factor(Mk[k] / nk[k] - np.outer(means[k], means[k])) for k in range(K)])
+    return means, np.einsum("kab,kcb->kac", covs, covs), nk / nk.sum()
+
+# %% ../nbs/04d_dp.ipynb #c873438a
+@patch
+def _draw(self: DPClassMFA, c: int, n: int, rng) -> np.ndarray:
+    "`n` float32 samples of class `c`: a mixture draw inside V, the class mean outside V, residual noise."
+    i = int(np.searchsorted(self.classes_, c))
+    means, covs, wts = self.mixtures_[int(c)]
+    V, mu = self.basis_, self.means_[i] - self.shift_
+    k = rng.choice(len(wts), size=n, p=wts)
+    Ls = np.stack([_psd_factor(S) for S in covs])
+    Pn = means[k] + np.einsum("nab,nb->na", Ls[k], rng.standard_normal((n, V.shape[1])))
+    e = rng.standard_normal((n, len(self.residual_sd_))) * self.residual_sd_
+    return (self.shift_ + mu - (mu @ V) @ V.T + Pn @ V.T + e).astype(np.float32)
+
+# %% ../nbs/04d_dp.ipynb #8c1acee3
+@patch
+def _fit_covariances(self: DPClassMFA, Xc, y, n, mu, V, W, z, C, rng):
+    "DP-EM per class inside V, started from the DP within-class covariance VᵀWV/N; stores each class's mixture."
+    P, m = Xc @ V, mu @ V
+    q, K, T = V.shape[1], int(self.components), int(self.iterations)
+    F0 = _psd_factor(V.T @ W @ V / n.sum())                               # post-processing of the DP scatter
+    zc, zs, zm = (z[k] * math.sqrt(T) for k in ("em_counts", "em_sums", "em_second_moments"))  # T uses compose to z[k]
+    self.mixtures_ = {int(c): _em_init(m[i], F0 @ F0.T, K) for i, c in enumerate(self.classes_)}
+    for _ in range(T):
+        for i, c in enumerate(self.classes_):
+            self.mixtures_[int(c)] = _em_step(P[y == c], *self.mixtures_[int(c)], zc, zs, zm, C, rng)
+    for what, zz, s in (("em_counts", zc, 1.0), ("em_sums", zs, C), ("em_second_moments", zm, C**2)):
+        self.ledger_.charge(what, zz, steps=T, sensitivity=s)
 
 # %% ../nbs/04d_dp.ipynb #099d962a
 class _LogSigma(nn.Module):

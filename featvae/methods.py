@@ -25,7 +25,7 @@ from .anonymize import Anonymizer, ClassGaussian, Identity, RealHoldout
 from .core import InputError, check_choice
 from .cvae import CVAEAnonymizer
 from .diffusion import ClassDiffusion
-from .dp import DPClassGaussian, DPCVAE, DPSigmaCVAE
+from .dp import DPClassGaussian, DPClassMFA, DPCVAE, DPSigmaCVAE
 from .mfa import ClassMFA
 from .sigma_cvae import SigmaCVAE
 from .ksame import KSame
@@ -111,6 +111,8 @@ add_method(Method("diffusion", ClassDiffusion, "Diffusion (DDPM)", release_param
                   summary="class-conditional DDPM (TabDDPM-style MLP denoiser, v-prediction), released with DDIM"))
 add_method(Method("dp_gaussian", DPClassGaussian, "DP Class Gaussian", budget="epsilon", color="#74c476",
                   summary="(ε, δ)-DP per-class Gaussian: DP subspace, means and covariances (Gaussian mechanism)"))
+add_method(Method("dp_mfa", DPClassMFA, "DP Class MFA", budget="epsilon", color="#31a354",
+                  summary="(ε, δ)-DP per-class Gaussian mixtures in a DP subspace (DP-EM), DP residual variances"))
 add_method(Method("dp_cvae", DPCVAE, "DP-CVAE", budget="epsilon", release_params=("temperature",), color="#fc9272",
                   summary="(ε, δ)-DP conditional VAE: DP-SGD (Opacus) for a fixed number of steps, DP scaling"))
 add_method(Method("dp_sigma_cvae", DPSigmaCVAE, "DP-σ-CVAE", budget="epsilon", release_params=("noise", "temperature"),
@@ -222,6 +224,9 @@ def label(self: Spec, omit=()) -> str:
     "The display label, e.g. `k-Same per-class k=10` or `CVAE offline temperature=0.5 (paper)`."
     m = self.method
     words = m.variant(self.kwargs()) if m.variant else [(k, f"{k}={_format_value(v)}") for k, v in self.params]
+    if m.budget:   # a private release always says its ε, the default included
+        e = float(self.kwargs()[m.budget])
+        words = [(m.budget, "ε=∞" if e == float("inf") else f"ε={e:g}")] + [(k, w) for k, w in words if k != m.budget]
     text = " ".join([m.label] + [w for k, w in words if k not in omit])
     return text + (" (paper)" if self.preset else "")
 

@@ -194,9 +194,7 @@ def save(self: ClassMFA, path):
     self._check_fitted()
     arrays = {f"{c}.{k}": np.asarray(p[k], np.float64) for c, p in self.params_.items() for k in _ARRAYS}
     cfg = dict(params={k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
-               n_features=int(self.n_features_in_), classes=self.classes_.tolist(),
-               class_counts=[int(self.class_counts_[c]) for c in self.classes_.tolist()],
-               choice={str(c): list(v) for c, v in self.choice_.items()},
+               **self._class_header(), choice={str(c): list(v) for c, v in self.choice_.items()},
                selection=self.selection_.to_dict(orient="list"))
     return save_model_file(path, arrays, cfg, _FORMAT)
 
@@ -206,9 +204,7 @@ def load(cls: ClassMFA, path):
     "A model saved with `save`; refuses a missing, foreign, damaged or edited file."
     arrays, cfg = load_model_file(path, _FORMAT)
     try:
-        self = cls(**cfg["params"]); self._check_params()
-        self.classes_ = np.asarray(cfg["classes"], np.int64); self.n_features_in_ = int(cfg["n_features"])
-        self.class_counts_ = dict(zip(self.classes_.tolist(), cfg["class_counts"]))
+        self = cls(**cfg["params"]); self._check_params(); self._restore_classes(cfg)
         self.choice_ = {int(c): tuple(v) for c, v in cfg["choice"].items()}
         self.selection_ = pd.DataFrame(cfg["selection"])
         self.params_ = {c: dict(noise=float(self.choice_[c][2]), **{k: arrays[f"{c}.{k}"] for k in _ARRAYS})

@@ -41,7 +41,7 @@ from .extract import embed_dataset
 from .methods import parse_spec
 from .neighbors import knn
 
-# %% ../nbs/08a_release.ipynb #9d8b962d
+# %% ../nbs/08a_release.ipynb #b0eb8918
 GATE = dict(max_share_close=0.10, max_mia_auc=0.60)   # the default thresholds of the release gate
 _GATE_METRICS = dict(max_share_close="share_closer_than_holdout_p5", max_mia_auc="mia_auc")
 
@@ -56,7 +56,7 @@ def check_gate_params(gate=None) -> dict:
         g[k] = check_number(v, f"gate[{k!r}]", low=0, high=1)
     return g
 
-# %% ../nbs/08a_release.ipynb #0906bfae
+# %% ../nbs/08a_release.ipynb #c0a16f1e
 def gate_verdict(evidence: dict,   # `release_evidence`'s dict
                  gate=None) -> dict:  # thresholds (default `GATE`)
     "Each check's value, threshold and outcome; `passed` when all pass."
@@ -65,7 +65,7 @@ def gate_verdict(evidence: dict,   # `release_evidence`'s dict
                    passed=bool(evidence["release"][_GATE_METRICS[k]] <= t)) for k, t in g.items()]
     return dict(thresholds=g, checks=checks, passed=all(c["passed"] for c in checks))
 
-# %% ../nbs/08a_release.ipynb #91ee04b7
+# %% ../nbs/08a_release.ipynb #d81e91ed
 def _finite(v):
     "JSON-safe copy: non-finite floats become None (recursively)."
     if isinstance(v, dict): return {str(k): _finite(x) for k, x in v.items()}
@@ -89,7 +89,7 @@ def release_evidence(rel,                # the released `(X, y)`
     return _finite(dict(release=flat(release_metrics(rel, data, **kw)), holdout=flat(release_metrics(data.holdout, data, **kw)),
                         guarantee=guarantee))
 
-# %% ../nbs/08a_release.ipynb #09a733ee
+# %% ../nbs/08a_release.ipynb #7c90ee79
 def audit_records(X_rel,             # released vectors (N×D)
                   data: StudyData,   # the real splits
                   n: int=12,         # how many released records to list (the closest first)
@@ -106,7 +106,7 @@ def audit_records(X_rel,             # released vectors (N×D)
                              closer_than_holdout_p5=d[order, 0] < p5, holdout_p5=p5,
                              neighbours=[idx[i].tolist() for i in order], neighbour_distances=[d[i].tolist() for i in order]))
 
-# %% ../nbs/08a_release.ipynb #dc914649
+# %% ../nbs/08a_release.ipynb #f7a30641
 def _png(img: np.ndarray, size: int=84) -> str:
     "A uint8 H×W×C image as a base64 PNG `<img>` tag, scaled (nearest) to `size` px."
     a = img[..., 0] if img.shape[-1] == 1 else img
@@ -139,7 +139,7 @@ def gallery_html(audit: pd.DataFrame,  # `audit_records`'s frame
     return (_STYLE + head + '<table class="fv-audit"><tr><th>rank</th><th>released</th><th>distance</th>'
             "<th>nearest real training images</th></tr>" + "".join(rows) + "</table>")
 
-# %% ../nbs/08a_release.ipynb #030c8db1
+# %% ../nbs/08a_release.ipynb #1b08b3da
 def audit_gallery(audit: pd.DataFrame, images=None, labels=None, classes=None) -> widgets.VBox:
     "The gallery as a JupyterLab widget: a slider picks how many of the worst cases to show."
     n = widgets.IntSlider(value=min(6, len(audit)), min=1, max=max(1, len(audit)), description="worst cases",
@@ -149,7 +149,7 @@ def audit_gallery(audit: pd.DataFrame, images=None, labels=None, classes=None) -
     box = widgets.VBox([n, out]); box.controls = dict(n=n); box.html = out
     return box
 
-# %% ../nbs/08a_release.ipynb #8576c235
+# %% ../nbs/08a_release.ipynb #1db3eaa6
 BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST = "featvae.release", 1, "manifest.json"
 
 def _write_vectors(path: Path, X, y, classes):
@@ -163,7 +163,7 @@ def _manifest(folder: Path, info: dict) -> dict:
     files = {p.name: dict(sha256=file_sha256(p), bytes=p.stat().st_size) for p in sorted(folder.iterdir()) if p.name != MANIFEST}
     return dict(format=BUNDLE_FORMAT, format_version=BUNDLE_VERSION, featvae_version=featvae.__version__, files=files, release=info)
 
-# %% ../nbs/08a_release.ipynb #7f1bede2
+# %% ../nbs/08a_release.ipynb #c4c72d3b
 def _evidence_page(evidence: dict, verdict: dict, spec, title: str) -> str:
     "A self-contained HTML page: the metrics table, the gate and the frontier figure (plotly.js embedded)."
     rows = [dict(dataset="", backbone="", method=m, seed=0, sigma=0.0, metric=k, value=float("nan") if v is None else v)
@@ -176,7 +176,7 @@ def _evidence_page(evidence: dict, verdict: dict, spec, title: str) -> str:
             f"<h2>Metrics</h2>{table.to_html(float_format=lambda v: f'{v:.4g}', na_rep='–')}<h2>The frontier</h2>"
             f"{fig.to_html(include_plotlyjs=True, full_html=False)}</body></html>")
 
-# %% ../nbs/08a_release.ipynb #bc4dac96
+# %% ../nbs/08a_release.ipynb #e5f887a8
 _NOT_COVERED = ("The backbone is a public, pretrained model, not trained on these images; if it was fine-tuned on them, "
                 "that is outside this guarantee. The unit of privacy is one record (one image and its label): a patient "
                 "with several images is several records (keep one image per patient, or divide ε by the images per "
@@ -198,7 +198,7 @@ def _guarantee_md(g: dict) -> str:
              "Not covered: " + _NOT_COVERED]
     return "\n".join(lines)
 
-# %% ../nbs/08a_release.ipynb #ad2eab90
+# %% ../nbs/08a_release.ipynb #983c6dfe
 def _datasheet(info: dict, evidence: dict, verdict: dict, has_generator: bool) -> str:
     "The bundle's datasheet (Markdown)."
     d = info
@@ -262,7 +262,7 @@ def _evidence_rows(evidence: dict) -> str:
     keys = [k for k in METRIC_LABELS if k in evidence["release"]]
     return "\n".join(f"| {METRIC_LABELS[k]} | {fmt(evidence['release'][k])} | {fmt(evidence['holdout'].get(k))} |" for k in keys)
 
-# %% ../nbs/08a_release.ipynb #3ce1fac3
+# %% ../nbs/08a_release.ipynb #4c7e3bef
 def _check_out(out, review) -> tuple:
     "The bundle and review folders: a new (or empty) bundle folder, and a review folder outside it."
     out = Path(out).expanduser()
@@ -301,7 +301,7 @@ def _fitted_summary(model) -> dict:
             and k not in ("classes_", "class_counts_", "ledger_", "history_", "selection_")}
     return _finite({k: v for k, v in keep.items() if v is not None})
 
-# %% ../nbs/08a_release.ipynb #c0c37c07
+# %% ../nbs/08a_release.ipynb #02632ab7
 def _fit_release(spec, data: StudyData, seed: int, device):
     "The fitted model and the released `(X, y)`: a replica of the training split's class counts."
     extra = dict(holdout=data.holdout) if spec.method.needs_holdout else {}
@@ -315,7 +315,7 @@ def _save_generator(model, path: Path) -> bool:
     except InputError: return False            # a class without model files (e.g. the DP-SGD CVAEs)
     return True
 
-# %% ../nbs/08a_release.ipynb #a0750810
+# %% ../nbs/08a_release.ipynb #6a443ffa
 def _write_review(review: Path, audit: pd.DataFrame, images, labels, classes, title: str) -> Path:
     "The owner's audit: `gallery.html` (real images) and `audit.csv`, written atomically into `review`."
     review.mkdir(parents=True, exist_ok=True)
@@ -326,7 +326,7 @@ def _write_review(review: Path, audit: pd.DataFrame, images, labels, classes, ti
     with atomic_write(review / "audit.csv", "w", encoding="utf-8") as f: audit.to_csv(f, index=False)
     return review / "gallery.html"
 
-# %% ../nbs/08a_release.ipynb #1bf956d9
+# %% ../nbs/08a_release.ipynb #a9bd2a40
 def _write_bundle(out: Path, X, y, model, evidence: dict, verdict: dict, info: dict) -> Path:
     "Every bundle file into a temporary sibling folder, the manifest last, then one rename into place."
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -346,7 +346,7 @@ def _write_bundle(out: Path, X, y, model, evidence: dict, verdict: dict, info: d
         shutil.rmtree(tmp, ignore_errors=True); raise
     return out
 
-# %% ../nbs/08a_release.ipynb #ae4ef54f
+# %% ../nbs/08a_release.ipynb #37df868a
 def _study_data(dataset, backbone, image_size, limit, device) -> tuple:
     "The four real splits (train, val, test, holdout), the train split's provenance and its images."
     emb = embed_dataset(dataset, backbone, splits=("train", "val", "test", "holdout"), limit=limit, image_size=image_size,
@@ -357,7 +357,7 @@ def _study_data(dataset, backbone, image_size, limit, device) -> tuple:
                          "delete the embeddings cache (FEATVAE_CACHE/embeddings) and run again")
     return StudyData.from_embeddings(emb), dict(emb["train"].meta), ims
 
-# %% ../nbs/08a_release.ipynb #cb3af5fb
+# %% ../nbs/08a_release.ipynb #492f1b69
 def release(out,                                  # the bundle folder to write (new, or an empty folder)
             method: str="mfa",                    # a method spec (see `featvae methods`), e.g. "dp_gaussian:epsilon=3"
             dataset: str=DEFAULT_STUDY["dataset"], backbone: str=DEFAULT_STUDY["backbone"],
@@ -400,7 +400,7 @@ def release(out,                                  # the bundle folder to write (
     bundle = _write_bundle(out, X, y, model, evidence, verdict, info)
     return dict(bundle=bundle, review=review, gallery=gallery, evidence=evidence, gate=verdict, audit=audit, info=info)
 
-# %% ../nbs/08a_release.ipynb #62920694
+# %% ../nbs/08a_release.ipynb #aa41ec86
 _MAX_JSON = 32 << 20   # bytes: a bundle's JSON files are small; a huge one is not a featvae file
 
 def _read_json(path: Path, what: str):
@@ -412,7 +412,7 @@ def _read_json(path: Path, what: str):
         raise CorruptFileError(f"{what} ({path.name}) is not valid JSON ({e}); the bundle was damaged or edited: "
                                "ask the data owner for an intact copy") from None
 
-# %% ../nbs/08a_release.ipynb #a5e1d725
+# %% ../nbs/08a_release.ipynb #45e16fd6
 def _check_manifest(path: Path) -> dict:
     "The manifest, after checking that the folder holds exactly the listed files with their hashes."
     if not path.is_dir(): raise DataNotFoundError(f"no release bundle at {path}: give the folder `featvae release` wrote")
@@ -441,7 +441,7 @@ def _check_manifest(path: Path) -> dict:
     if missing: raise CorruptFileError(f"the bundle lacks {sorted(missing)}: it is not a complete featvae release")
     return man
 
-# %% ../nbs/08a_release.ipynb #b166b0b5
+# %% ../nbs/08a_release.ipynb #75bbae20
 def _read_vectors(path: Path) -> tuple:
     "`(X, y, classes)` of `release.safetensors`, checked."
     try:
@@ -456,7 +456,7 @@ def _read_vectors(path: Path) -> tuple:
     if not ok: raise CorruptFileError(f"{path.name} does not hold finite float32 vectors X with int64 labels y in range of its class names")
     return X, y, classes
 
-# %% ../nbs/08a_release.ipynb #fc9b073d
+# %% ../nbs/08a_release.ipynb #f1bc5892
 @dataclass
 class Release:
     "A verified release bundle: the vectors, labels and class names, what the owner recorded, and the generator (if any)."
@@ -482,7 +482,7 @@ class Release:
         "The generator's online stream of fresh batches (see `Anonymizer.stream`)."
         return self._gen().stream(batch_size, **kwargs)
 
-# %% ../nbs/08a_release.ipynb #a0758b1b
+# %% ../nbs/08a_release.ipynb #2e91834d
 def load_release(path  # a bundle folder written by `release`
                 ) -> Release:
     "Verify a bundle against its manifest and load it; `CorruptFileError` for a damaged, edited or incomplete one."
@@ -498,7 +498,7 @@ def load_release(path  # a bundle folder written by `release`
         gen = cls.load(path / "generator.safetensors")
     return Release(X, y, classes, info, evidence, (path / "datasheet.md").read_text(encoding="utf-8"), gen, path)
 
-# %% ../nbs/08a_release.ipynb #522e6cbb
+# %% ../nbs/08a_release.ipynb #4070e915
 def add_release_args(parser):
     "Add the options of `featvae release` to `parser`."
     d = DEFAULT_STUDY

@@ -33,7 +33,7 @@ from featvae.core import (CorruptFileError, DataNotFoundError, FeatvaeError, Inp
                           seed_everything, stratified_sample, stratified_split)
 from featvae.cvae import CVAEAnonymizer, CVAEDecoder, CVAEEncoder, cvae_loss, kl_term
 from featvae.data import ImageSet, list_datasets, load_dataset, medmnist_path, read_idx, register_dataset, resize_images
-from featvae.dp import DPClassGaussian, DPCVAE, DPSigmaCVAE
+from featvae.dp import DPClassGaussian, DPClassMFA, DPCVAE, DPSigmaCVAE
 from featvae.experiment import (COLUMNS, StudyData, Unit, check_study_args, compute_unit, release_metrics, run_study,
                                 study_figure, study_markdown, study_plots, study_summary, study_table, study_units,
                                 write_report)
@@ -45,6 +45,7 @@ from featvae.ksame import KSame, ksame_clusters
 from featvae.methods import Method, add_method, expand_specs, get_anonymizer, parse_spec, spec_label
 from featvae.neighbors import Standardizer, distance_blocks, knn
 from featvae.privacy import min_group_size, privacy_report
+from featvae.release import load_release, release
 from featvae.probe import linear_probe, probe_metrics
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -419,6 +420,20 @@ CASES += [
     row("dp-save", lambda: DPCVAE().save(TMP / "dp.safetensors"), InputError, "DPCVAE", r"keep the released vectors"),
     row("study-epsilons=0", lambda: check_study_args(methods=("dp_gaussian",), epsilons=(0,)), InputError, "epsilons",
         r"or math\.inf"),
+    row("dp_mfa-components=0", lambda: DPClassMFA(components=0).fit(X, y), InputError, "components", INT(1)),
+    row("dp_mfa-save", lambda: DPClassMFA().save(TMP / "m.safetensors"), InputError, "DPClassMFA", r"keep the released vectors"),
+
+    # --- release bundles ---------------------------------------------------------------------------------------
+    row("release-gate-unknown", lambda: release(TMP / "rel-a", gate={"max_mia": 0.5}), InputError, "max_mia",
+        r"it takes max_share_close, max_mia_auc"),
+    row("release-gate>1", lambda: release(TMP / "rel-b", gate={"max_mia_auc": 2}), InputError, "max_mia_auc", r"≤ 1"),
+    row("release-out-is-a-file", lambda: release(FILE), InputError, "a-file", r"give a new folder"),
+    row("release-review-inside", lambda: release(TMP / "rel-c", review=TMP / "rel-c" / "r"), InputError, "review",
+        r"must lie outside the bundle folder"),
+    row("release-unknown-method", lambda: release(TMP / "rel-d", "mfaa"), InputError, "mfaa", r"did you mean mfa"),
+    row("load_release-missing", lambda: load_release(TMP / "no-such-bundle"), DataNotFoundError, "no-such-bundle",
+        r"give the folder `featvae release` wrote"),
+    row("load_release-not-a-bundle", lambda: load_release(TMP), CorruptFileError, "manifest.json", r"ask the data owner"),
     row("cvae.sample-chunk=0", lambda: cvae().sample({0: 2}, chunk=0), InputError, "chunk", INT(1)),
     row("cvae.stream-batch_size=0", lambda: cvae().stream(0), InputError, "batch_size", INT(1)),
     row("cvae.stream-n_batches=-1", lambda: cvae().stream(4, n_batches=-1), InputError, "n_batches", INT(0)),
@@ -625,6 +640,8 @@ CLI_CASES = [
         env=dict(FEATVAE_CACHE=str(FILE))),
     cli("run-epsilons=0", ["run", "--epsilons", "0", *RUN], "--epsilons", r"numbers > 0 or 'inf'"),
     cli("run-epsilons=abc", ["run", "--epsilons", "abc", *RUN], "--epsilons", r"numbers > 0 or 'inf'"),
+    cli("release-no-out", ["release"], "--out", r"required"),
+    cli("release-mia>1", ["release", "--out", str(TMP / "rel-cli"), "--max-mia-auc", "2"], "max_mia_auc", r"≤ 1"),
 ]
 
 
