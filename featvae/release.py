@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -180,8 +181,11 @@ def _evidence_page(evidence: dict, verdict: dict, spec, title: str) -> str:
 _NOT_COVERED = ("The backbone is a public, pretrained model, not trained on these images; if it was fine-tuned on them, "
                 "that is outside this guarantee. The unit of privacy is one record (one image and its label): a patient "
                 "with several images is several records (keep one image per patient, or divide ε by the images per "
-                "patient). The val and test splits are not read by the fit; the evidence below is measured on them and on "
-                "the holdout, and is not part of the guaranteed release.")
+                "patient). The evidence in this bundle (the utility, fidelity and attack numbers below and in "
+                "evidence.json/evidence.html) is computed without noise from the training split and from the val, test "
+                "and holdout splits: a few dozen aggregate numbers outside the guarantee. The mechanism noise came from a "
+                "secret seed drawn from the operating system's entropy and not recorded; the sampler is not a "
+                "cryptographically secure one (floating-point attacks on the noise are not defended against).")
 
 def _guarantee_md(g: dict) -> str:
     if not g.get("dp"):
@@ -220,7 +224,7 @@ Written by featvae {featvae.__version__} on {d['created']}.
 - Preprocessing: images resized to {d['image_size']} px and normalised as the backbone expects; one {d['dim']}-d vector per image.
 
 ## Method
-- `{d['spec']}` — {d['label']}. Seed {d['seed']}. Released {d['n_released']} vectors with labels
+- `{d['spec']}` — {d['label']}. Seed {d['seed'] if d['seed'] is not None else 'secret (drawn from the OS, not recorded)'}. Released {d['n_released']} vectors with labels
   ({'with' if has_generator else 'without'} a frozen generator{' for online sampling' if has_generator else ''}).
 
 | parameter | value |
@@ -363,7 +367,7 @@ def release(out,                                  # the bundle folder to write (
             dataset: str=DEFAULT_STUDY["dataset"], backbone: str=DEFAULT_STUDY["backbone"],
             image_size: int|None=DEFAULT_STUDY["image_size"],
             limit: int|None=DEFAULT_STUDY["limit"],  # records per split (stratified)
-            seed: int=0,                          # seed of the method (and of the probe and attack of the evidence)
+            seed: int=0,                          # seed of the method (a DP method gets a secret one) and of the evidence
             gate: dict|None=None,                 # thresholds, e.g. {"max_mia_auc": 0.55} (default `GATE`)
             override_gate: bool=False,            # write the bundle although the gate fails (the datasheet says so)
             review=None,                          # the owner's audit folder (default `<out>-review`), outside the bundle
@@ -373,13 +377,14 @@ def release(out,                                  # the bundle folder to write (
             device=None) -> dict:
     "Fit `method`, measure it against the real holdout, write the owner's audit and, if the gate passes, the bundle."
     spec, seed = parse_spec(method), check_seed(seed)
+    fit_seed = secrets.randbits(63) if spec.method.budget else seed   # DP noise must not be reproducible by others
     override_gate, g, n_review = check_bool(override_gate, "override_gate"), check_gate_params(gate), check_int(n_review, "n_review", low=1)
     out, review = _check_out(out, review)
     probe_params = DEFAULT_STUDY["probe_params"] if probe_params is None else probe_params
     privacy_params = DEFAULT_STUDY["privacy_params"] if privacy_params is None else privacy_params
     with limit_threads(threads):
         data, meta, ims = _study_data(dataset, backbone, image_size, limit, device)
-        model, (X, y) = _fit_release(spec, data, seed, device)
+        model, (X, y) = _fit_release(spec, data, fit_seed, device)
         evidence = release_evidence((X, y), data, model, seed=seed, device=device, probe_params=probe_params,
                                     privacy_params=privacy_params)
         verdict, audit = gate_verdict(evidence, g), audit_records(X, data, n=n_review, device=device)
@@ -392,7 +397,9 @@ def release(out,                                  # the bundle folder to write (
     if spec.method.real_records:
         raise InputError(f"method {spec.method.name!r} releases real records; it is a yardstick for studies, never a release "
                          "(not even with override_gate): choose a generator (e.g. mfa) or a private method (e.g. dp_gaussian:epsilon=3)")
-    info = dict(spec=str(spec), label=spec.label(), method=spec.method.name, params=_jsonable_params(model), fitted=_fitted_summary(model), seed=seed,
+    params = dict(_jsonable_params(model), **({"seed": "secret"} if spec.method.budget else {}))
+    info = dict(spec=str(spec), label=spec.label(), method=spec.method.name, params=params, fitted=_fitted_summary(model),
+                seed=None if spec.method.budget else seed,
                 dataset=dataset, classes=[str(c) for c in ims.classes], splits=data.meta["n"], limit=limit, data_seed=0,
                 backbone=meta.get("backbone", backbone), weights=meta.get("weights"), image_size=meta.get("image_size", image_size),
                 dim=int(X.shape[1]), n_released=int(len(y)), gate_overridden=bool(not verdict["passed"]),

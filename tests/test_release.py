@@ -129,3 +129,18 @@ def test_evidence_and_gallery_pages_in_a_browser(bundle):
     assert "Release gate: passed" in e["text"]
     for name in ("release_audit_gallery.png", "release_evidence.png"):
         assert (SCREENSHOTS / name).stat().st_size > 10_000
+
+
+def test_a_dp_release_keeps_its_noise_secret(tmp_path):
+    "A DP release is fitted with a secret seed (never recorded), states its guarantee, and ships its DP generator."
+    runs = [release(tmp_path / f"b{i}", "dp_gaussian:epsilon=3", review=tmp_path / f"r{i}") for i in range(2)]
+    a, b = (load_release(r["bundle"]) for r in runs)
+    assert a.X.shape[1] == 384 and not np.array_equal(a.X[:50], b.X[:50])     # fresh secret noise each time
+    assert "Seed secret" in a.datasheet and "| `seed` | `secret` |" in a.datasheet
+    assert "(ε, δ)-differential privacy" in a.datasheet and "outside the guarantee" in a.datasheet
+    g = a.evidence["guarantee"]
+    assert g["dp"] is True and 2.9 < g["epsilon_spent"] <= 3.0 * 1.001 and g["delta"] == 1e-5
+    assert sorted(np.unique(a.y)) == list(range(10)) and a.info["seed"] is None
+    Xs, ys = a.sample({0: 3, 5: 2}, seed=1)                                     # the DP generator travels too
+    assert Xs.shape == (5, 384) and sorted(ys.tolist()) == [0, 0, 0, 5, 5]
+    assert a.generator.privacy_["epsilon_spent"] == g["epsilon_spent"]
