@@ -499,7 +499,7 @@ def _draw(self: DPClassMFA, c: int, n: int, rng) -> np.ndarray:
 def _fit_covariances(self: DPClassMFA, Xc, y, n, mu, V, W, z, C, rng):
     "DP-EM per class inside V, started from the DP within-class covariance VᵀWV/N; stores each class's mixture."
     P, m = Xc @ V, mu @ V
-    q, K, T = V.shape[1], int(self.components), int(self.iterations)
+    K, T = int(self.components), int(self.iterations)
     F0 = _psd_factor(V.T @ W @ V / n.sum())                               # post-processing of the DP scatter
     zc, zs, zm = (z[k] * math.sqrt(T) for k in ("em_counts", "em_sums", "em_second_moments"))  # T uses compose to z[k]
     self.mixtures_ = {int(c): _em_init(m[i], F0 @ F0.T, K) for i, c in enumerate(self.classes_)}

@@ -586,7 +586,7 @@ def _fig_budget(df):
                                                     name="bound from (ε, δ)", line=dict(color="black", dash="dot")), row=r, col=c)
         ticks = finite + [x_inf]
         fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{e:g}" for e in finite] + ["∞"], title_text="ε", row=r, col=c)
-    fig.update_layout(title="Differential privacy: every metric against the budget ε (dashed: non-private releases, black: the holdout)",
+    fig.update_layout(title="Against the privacy budget ε (dashed: non-private; black: holdout)",
                       template="plotly_white", height=760)
     return fig
 

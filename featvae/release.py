@@ -206,7 +206,7 @@ def _guarantee_md(g: dict) -> str:
 def _datasheet(info: dict, evidence: dict, verdict: dict, has_generator: bool) -> str:
     "The bundle's datasheet (Markdown)."
     d = info
-    params = "\n".join(f"| `{k}` | `{v}` |" for k, v in d["params"].items())
+    params = "\n".join(f"| `{k}` | {v} |" for k, v in d["params"].items())
     gate = "\n".join(f"| {c['check']} | {c['value']:.4f} | ≤ {c['limit']:g} | {'pass' if c['passed'] else 'FAIL'} |"
                      for c in verdict["checks"])
     over = " **The owner overrode the failed gate.**" if d["gate_overridden"] else ""

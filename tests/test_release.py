@@ -136,7 +136,7 @@ def test_a_dp_release_keeps_its_noise_secret(tmp_path):
     runs = [release(tmp_path / f"b{i}", "dp_gaussian:epsilon=3", review=tmp_path / f"r{i}") for i in range(2)]
     a, b = (load_release(r["bundle"]) for r in runs)
     assert a.X.shape[1] == 384 and not np.array_equal(a.X[:50], b.X[:50])     # fresh secret noise each time
-    assert "Seed secret" in a.datasheet and "| `seed` | `secret` |" in a.datasheet
+    assert "Seed secret" in a.datasheet and "| `seed` | secret |" in a.datasheet
     assert "(ε, δ)-differential privacy" in a.datasheet and "outside the guarantee" in a.datasheet
     g = a.evidence["guarantee"]
     assert g["dp"] is True and 2.9 < g["epsilon_spent"] <= 3.0 * 1.001 and g["delta"] == 1e-5
