@@ -440,7 +440,6 @@ class DPClassMFA(DPClassGaussian):
                  clip_norm: float|None=None, clip_quantile: float=0.5, counts: str="dp", accountant: str="prv", seed: int=0):
         self.epsilon, self.delta, self.rank, self.components, self.iterations = epsilon, delta, rank, components, iterations
         self.clip_norm, self.clip_quantile, self.counts, self.accountant, self.seed = clip_norm, clip_quantile, counts, accountant, seed
-        self.covariance = "shared"
 
     def _check_params(self):
         self._check_dp_params(); check_int(self.rank, "rank", low=1); check_seed(self.seed)
