@@ -11,6 +11,7 @@ __all__ = ['ACCOUNTANTS', 'DEFAULT_DELTA', 'NORM_RANGE', 'NORM_ROUNDS', 'Privacy
            'gaussian_noise', 'sym_noise', 'DPClassGaussian', 'DPClassMFA', 'DPCVAE', 'DPSigmaCVAE', 'canary_audit']
 
 # %% ../nbs/04d_dp.ipynb #e7e9795a
+import inspect
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from torch import nn
 # %% ../nbs/04d_dp.ipynb #58c9a8a5
 from .anonymize import Anonymizer, load_model_file, save_model_file
 from .core import (CorruptFileError, InputError, check_bool, check_choice, check_int, check_number, check_seed, get_device, progress)
-from .cvae import CVAEAnonymizer, kl_term
+from .cvae import CVAEAnonymizer, _check_torch_seed, kl_term
 from .neighbors import Standardizer
 from .sigma_cvae import SIGMA_FLOOR, SigmaCVAE
 
@@ -392,41 +393,74 @@ def sample(self: DPClassGaussian, labels_or_counts, seed: int|None=None):
 def _resample(self: DPClassGaussian, X, y): return self.sample(self._release_counts(y))
 
 # %% ../nbs/04d_dp.ipynb #aa10d643
-_FORMAT = "featvae.dp_gaussian"
 _inf_none = lambda v: None if isinstance(v, float) and math.isinf(v) else v
 _none_inf = lambda v: math.inf if v is None else v
+_UNSAVED = ("seed", "device")   # the seed would reveal the noise; the device is the reader's choice
 
 @patch
-def save(self: DPClassGaussian, path):
-    "Write the fitted model and its ledger to `path` (safetensors + JSON, atomically); returns the path."
-    self._check_fitted()
-    arrays = dict(means=self.means_, factors=np.stack(self._factors), residual_sd=self.residual_sd_)
+def _dp_config(self: _DPModel) -> dict:
+    "What every DP model file records: the parameters but the seed, the classes with their DP counts, the ledger."
+    params = {k: _inf_none(v) for k, v in self.get_params().items() if k not in _UNSAVED}
+    if params.get("public_scaling") is not None:
+        params["public_scaling"] = [np.asarray(a, np.float64).tolist() for a in params["public_scaling"]]
     led = self.ledger_
-    cfg = dict(params={k: _inf_none(v) for k, v in self.get_params().items()}, **self._class_header(),
-               clip_norm=float(self.clip_norm_), ledger=dict(epsilon=_inf_none(led.epsilon), delta=led.delta,
-                                                             accountant=led.accountant, charged=led.charged, public=led.public))
-    return save_model_file(path, arrays, cfg, _FORMAT)
+    return dict(params=params, **self._class_header(), ledger=dict(
+        epsilon=_inf_none(led.epsilon), delta=led.delta, accountant=led.accountant, charged=led.charged, public=led.public))
 
 # %% ../nbs/04d_dp.ipynb #486b0964
 @patch(cls_method=True)
-def load(cls: DPClassGaussian, path):
-    "A model saved with `save`, its ledger included; refuses a missing, foreign, damaged or edited file."
-    arrays, cfg = load_model_file(path, _FORMAT)
+def _from_dp_config(cls: _DPModel, cfg: dict, **kw):
+    "A model with a file's parameters (plus `kw`), classes, DP counts and ledger; the arrays are the class's to restore."
+    p = {k: _none_inf(v) if k == "epsilon" else v for k, v in cfg["params"].items()}
+    if p.get("public_scaling") is not None: p["public_scaling"] = tuple(np.asarray(a, np.float64) for a in p["public_scaling"])
+    self = cls(**p, **kw); self._check_params(); self._restore_classes(cfg)
+    self.counts_ = np.asarray(cfg["class_counts"], np.float64)
+    L = cfg["ledger"]
+    self.ledger_ = PrivacyLedger(_none_inf(L["epsilon"]), L["delta"], L["accountant"], list(L["charged"]), dict(L["public"]))
+    return self
+
+# %% ../nbs/04d_dp.ipynb #c810673f
+@patch
+def save(self: _DPModel, path):
+    "Write the fitted model and its ledger, not its seed, to `path` (safetensors + JSON, atomically); returns the path."
+    self._check_fitted()
+    arrays, extra = self._file_content()
+    return save_model_file(path, arrays, dict(self._dp_config(), **extra), self._format)
+
+# %% ../nbs/04d_dp.ipynb #6ae9736c
+@patch(cls_method=True)
+def load(cls: _DPModel, path,
+         device=None):  # where a DP-SGD model's networks go (default: `get_device()`); the others run on NumPy
+    "A model written by `save`, its ledger included; refuses a missing, foreign, damaged or edited file."
+    takes_device = "device" in inspect.signature(cls.__init__).parameters
+    if device is not None and not takes_device:
+        raise InputError(f"{cls.__name__}.load takes no device (the model runs on NumPy): leave device out")
+    arrays, cfg = load_model_file(path, cls._format)
     try:
-        self = cls(**{k: _none_inf(v) if k == "epsilon" else v for k, v in cfg["params"].items()}); self._check_params()
-        self._restore_classes(cfg)
-        self.counts_ = np.asarray(cfg["class_counts"], np.float64); self.clip_norm_ = float(cfg["clip_norm"])
-        self.means_, self.residual_sd_ = arrays["means"], arrays["residual_sd"]
-        self._factors = list(arrays["factors"])
-        L = cfg["ledger"]
-        self.ledger_ = PrivacyLedger(_none_inf(L["epsilon"]), L["delta"], L["accountant"], list(L["charged"]), dict(L["public"]))
-        shapes_ok = (self.means_.shape == (len(self.classes_), self.n_features_in_) and len(self._factors) == len(self.classes_)
-                     and self.residual_sd_.shape == (self.n_features_in_,))
-        if not shapes_ok: raise ValueError("array shapes do not match the classes and features")
+        self = cls._from_dp_config(cfg, **({"device": device} if takes_device else {}))
+        self._restore_content(dict(arrays), cfg, path)
+    except CorruptFileError: raise
     except (KeyError, TypeError, ValueError, InputError) as e:
         raise CorruptFileError(f"{path}: the model's configuration is incomplete or inconsistent ({e}); save it again") from e
-    self._rng = np.random.default_rng(int(self.seed))
     return self
+
+# %% ../nbs/04d_dp.ipynb #b6aeea3b
+DPClassGaussian._format = "featvae.dp_gaussian"
+
+@patch
+def _file_content(self: DPClassGaussian) -> tuple:
+    "`(arrays, extra configuration)` of the model file: means, subspace factors, residual sds; the DP clip bound."
+    return dict(means=self.means_, factors=np.stack(self._factors), residual_sd=self.residual_sd_), dict(clip_norm=float(self.clip_norm_))
+
+@patch
+def _restore_content(self: DPClassGaussian, arrays: dict, cfg: dict, path):
+    "Set the fitted arrays of a file's content, checking their shapes against the classes and features."
+    K, D = len(self.classes_), self.n_features_in_
+    self.clip_norm_, self.means_, self.residual_sd_ = float(cfg["clip_norm"]), arrays["means"], arrays["residual_sd"]
+    self._factors = list(arrays["factors"])
+    if self.means_.shape != (K, D) or arrays["factors"].shape[:2] != (K, D) or self.residual_sd_.shape != (D,):
+        raise ValueError("array shapes do not match the classes and features")
+    self._rng = np.random.default_rng(int(self.seed))
 
 # %% ../nbs/04d_dp.ipynb #c1d8c4b8
 _MFA_SHARES = dict(center_clip=0.02, center=0.05, clip_norm=0.02, class_counts=0.03, class_means=0.20,
@@ -447,9 +481,7 @@ class DPClassMFA(DPClassGaussian):
 
     _shares = _MFA_SHARES
     _private_quantities = ("class_labels",) + tuple(_MFA_SHARES)
-
-    def save(self, path):
-        raise InputError("DPClassMFA files are not written yet; keep the released vectors (fit_resample) instead")
+    _format = "featvae.dp_mfa"
 
 # %% ../nbs/04d_dp.ipynb #98214f34
 def _em_init(m: np.ndarray, S: np.ndarray, K: int) -> tuple:
@@ -508,6 +540,31 @@ def _fit_covariances(self: DPClassMFA, Xc, y, n, mu, V, W, z, C, rng):
     for what, zz, s in (("em_counts", zc, 1.0), ("em_sums", zs, C), ("em_second_moments", zm, C**2)):
         self.ledger_.charge(what, zz, steps=T, sensitivity=s)
 
+# %% ../nbs/04d_dp.ipynb #a016eeee
+_MIX = ("means", "covs", "weights")
+
+@patch
+def _file_content(self: DPClassMFA) -> tuple:
+    "`(arrays, extra configuration)`: class means, DP shift, subspace basis, residual sds, each class's mixture; the clip bound."
+    arrays = dict(means=self.means_, shift=self.shift_, basis=self.basis_, residual_sd=self.residual_sd_)
+    for c, mix in self.mixtures_.items(): arrays.update({f"{c}.{k}": a for k, a in zip(_MIX, mix)})
+    return arrays, dict(clip_norm=float(self.clip_norm_))
+
+@patch
+def _restore_content(self: DPClassMFA, arrays: dict, cfg: dict, path):
+    "Set the fitted arrays of a file's content, checking every shape and that each class's weights are a distribution."
+    K, D = len(self.classes_), self.n_features_in_
+    self.clip_norm_ = float(cfg["clip_norm"])
+    self.means_, self.shift_, self.basis_, self.residual_sd_ = (arrays[k] for k in ("means", "shift", "basis", "residual_sd"))
+    self.mixtures_ = {c: tuple(arrays[f"{c}.{k}"] for k in _MIX) for c in self.classes_.tolist()}
+    q = self.basis_.shape[1] if self.basis_.ndim == 2 else -1
+    ok = self.means_.shape == (K, D) and self.shift_.shape == (D,) and self.basis_.shape == (D, q) and self.residual_sd_.shape == (D,)
+    for m, S, w in self.mixtures_.values():
+        k = len(w)
+        ok = ok and m.shape == (k, q) and S.shape == (k, q, q) and w.shape == (k,) and bool((w >= 0).all()) and abs(w.sum() - 1) < 1e-6
+    if not ok: raise ValueError("array shapes do not match the classes, features and mixtures")
+    self._rng = np.random.default_rng(int(self.seed))
+
 # %% ../nbs/04d_dp.ipynb #099d962a
 class _LogSigma(nn.Module):
     "A learned per-feature log standard deviation, broadcast over the batch."
@@ -544,7 +601,7 @@ class _DPSGD(_DPModel):
     @property
     def _private_quantities(self) -> tuple:
         frame = ("scaling",) if self.public_scaling is not None else ("center_clip", "center", "clip_norm")
-        return ("class_labels", "class_counts", *frame, "weights")
+        return ("class_labels", "training_size", "class_counts", *frame, "weights")
 
     def _init_dp(self, epsilon, delta, epochs, max_grad_norm, clip_norm, clip_quantile, counts, public_scaling,
                  stats_share, accountant, ghost_clipping):
@@ -560,16 +617,12 @@ class _DPSGD(_DPModel):
         check_number(self.max_grad_norm, "max_grad_norm", low=0, low_open=True)
         check_number(self.stats_share, "stats_share", low=0, high=0.5, low_open=True,
                      hint="the share of ε the scaling statistics, clip bound and counts take; DP-SGD gets the rest")
-        check_number(self.temperature, "temperature", low=0); check_seed(self.seed)
+        check_number(self.temperature, "temperature", low=0); _check_torch_seed(self.seed)
         check_bool(self.ghost_clipping, "ghost_clipping")
         if self.public_scaling is not None:
             if not (isinstance(self.public_scaling, tuple) and len(self.public_scaling) == 2):
                 raise InputError("public_scaling must be a pair (shift, scale) of per-feature arrays from public data, "
                                  f"got {type(self.public_scaling).__name__}")
-
-    def save(self, path):
-        raise InputError(f"{type(self).__name__} files are not written yet: the saved configuration would have to carry "
-                         "its privacy ledger; keep the released vectors (fit_resample) instead")
 
 # %% ../nbs/04d_dp.ipynb #9fa80eae
 @patch
@@ -604,6 +657,8 @@ def _fit(self: _DPSGD, X, y, X_val=None, y_val=None):
     self._check_budget_fits(N)
     self._check_size(D, len(self.classes_), N)
     self._start_ledger()
+    self.ledger_.declare_public("training_size", "N sets the Poisson sampling rate batch_size/N and the number of steps; "
+                                "treated as public, as in DP-SGD's accounting")
     rng = np.random.default_rng([int(self.seed), 11])
     self.scaler_ = self._dp_scaler(X, y, rng)
     self.class_freq_ = self.counts_ / self.counts_.sum()
@@ -663,7 +718,8 @@ def _dp_train(self: _DPSGD, Xt, Ct):
 # %% ../nbs/04d_dp.ipynb #399c9021
 @patch
 def _torch_gen(self: _DPSGD, k: int) -> torch.Generator:
-    g = torch.Generator(device=self.device_); g.manual_seed(int(self.seed) * 16 + k); return g
+    "The k-th torch stream of the fit: seed·16 + k, wrapped into torch's 63-bit seeds (a secret seed may use all 63 bits)."
+    g = torch.Generator(device=self.device_); g.manual_seed((int(self.seed) * 16 + k) % 2**63); return g
 
 @patch
 def _dp_step(self: _DPSGD, net, opt, loss_fn, xb, cb, gen) -> float:
@@ -686,6 +742,7 @@ def _dp_step(self: _DPSGD, net, opt, loss_fn, xb, cb, gen) -> float:
 # %% ../nbs/04d_dp.ipynb #a8bd41df
 class DPCVAE(_DPSGD, CVAEAnonymizer):
     "The conditional VAE trained with DP-SGD (Opacus) on privately z-scored features, all charged to one (ε, δ)."
+    _format = "featvae.dp_cvae"
     def __init__(self,
                  epsilon: float=3.0,        # the budget ε (math.inf: the same training without noise)
                  delta: float=DEFAULT_DELTA,
@@ -715,6 +772,7 @@ class DPCVAE(_DPSGD, CVAEAnonymizer):
 # %% ../nbs/04d_dp.ipynb #55540e4b
 class DPSigmaCVAE(_DPSGD, SigmaCVAE):
     "The σ-CVAE with a learned per-feature σ, trained with DP-SGD (Opacus); releases μ(z, y) + noise·σ⊙ε."
+    _format = "featvae.dp_sigma_cvae"
     def __init__(self,
                  epsilon: float=3.0, delta: float=DEFAULT_DELTA, epochs: int=30, batch_size: int=256,
                  max_grad_norm: float=1.0, lr: float=2e-3, hidden_dim: int=256, latent_dim: int=50,
@@ -740,6 +798,30 @@ class DPSigmaCVAE(_DPSGD, SigmaCVAE):
         del self._ls
 
     def _resample(self, X, y): return self.sample(self._release_counts(y), seed=self.seed)
+
+# %% ../nbs/04d_dp.ipynb #99ff0118
+@patch
+def _file_content(self: _DPSGD) -> tuple:
+    "`(arrays, extra configuration)`: encoder and decoder weights, the scaling; clip bound, noise multiplier, steps."
+    arrays = {f"{n}.{k}": v.detach().cpu().numpy() for n, m in (("encoder", self.encoder_), ("decoder", self.decoder_))
+              for k, v in m.state_dict().items()}
+    arrays.update(shift=np.asarray(self.scaler_.shift_, np.float64), scale=np.asarray(self.scaler_.scale_, np.float64))
+    return arrays, dict(clip_norm=self.clip_norm_, noise_multiplier=float(self.noise_multiplier_), steps=int(self.steps_))
+
+@patch
+def _restore_content(self: _DPSGD, arrays: dict, cfg: dict, path):
+    "Rebuild the scaler and networks of a file's content (its training loss is not saved: it was not privatised)."
+    D = self.n_features_in_
+    sc = self.scaler_ = Standardizer("zscore")
+    sc.shift_, sc.scale_ = arrays.pop("shift"), arrays.pop("scale")
+    if sc.shift_.shape != (D,) or sc.scale_.shape != (D,) or not (sc.scale_ > 0).all():
+        raise ValueError(f"the scaling must be two arrays of {D} values with scale > 0")
+    self.clip_norm_, self.noise_multiplier_, self.steps_ = cfg["clip_norm"], float(cfg["noise_multiplier"]), int(cfg["steps"])
+    self.class_freq_, self.best_epoch_ = self.counts_ / self.counts_.sum(), self.epochs
+    self.history_ = pd.DataFrame(columns=["step", "loss", "batch"])
+    self.device_ = get_device(self.device)
+    self._load_weights({k: torch.from_numpy(v) for k, v in arrays.items()}, path)
+    self._reset_rng()
 
 # %% ../nbs/04d_dp.ipynb #7c894477
 def canary_audit(make_model: Callable,  # seed → an unfitted DP model (a fresh one per trial)

@@ -316,7 +316,7 @@ def _save_generator(model, path: Path) -> bool:
     "Write the frozen generator when the method has one featvae can write and read back; False otherwise."
     if not (callable(getattr(model, "sample", None)) and callable(getattr(type(model), "load", None))): return False
     try: model.save(path)
-    except InputError: return False            # a class without model files (e.g. the DP-SGD CVAEs)
+    except InputError: return False            # a model its own save refuses (one it could not read back)
     return True
 
 # %% ../nbs/08a_release.ipynb #6a443ffa

@@ -118,6 +118,12 @@ NUM = r"finite number"                                # check_number's
 BOOL = r"True or False"
 
 
+@cache
+def _dp_gaussian_file() -> Path:
+    "A DP Gaussian model file (a foreign format for the other DP classes)."
+    return DPClassGaussian(epsilon=1.0, rank=1).fit(np.tile(X, (10, 1)), np.tile(y, 10)).save(TMP / "dpg.safetensors")
+
+
 def row(id, fn, exc, arg, fix, xfail=None):
     marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
     return pytest.param(fn, exc, arg, fix, id=id, marks=marks)
@@ -417,11 +423,14 @@ CASES += [
         r"pair \(shift, scale\)"),
     row("dp-max_grad_norm=0", lambda: DPSigmaCVAE(max_grad_norm=0).fit(X, y), InputError, "max_grad_norm", r"> 0"),
     row("dp-ghost_clipping", lambda: DPCVAE(ghost_clipping="yes").fit(X, y), InputError, "ghost_clipping", r"True or False"),
-    row("dp-save", lambda: DPCVAE().save(TMP / "dp.safetensors"), InputError, "DPCVAE", r"keep the released vectors"),
+    row("dp-save-unfitted", lambda: DPCVAE().save(TMP / "dp.safetensors"), InputError, "DPCVAE", r"call fit\(X, y\) first"),
+    row("dp-load-device", lambda: DPClassMFA.load(TMP / "m.safetensors", device="cpu"), InputError, "device", r"leave device out"),
+    row("dp-load-foreign", lambda: DPClassMFA.load(_dp_gaussian_file()), CorruptFileError, "featvae.dp_mfa",
+        r"load it with the class that wrote it"),
+    row("dp-seed>63-bit", lambda: DPCVAE(seed=2**63).fit(X, y), InputError, "seed", r"≤ 9223372036854775807"),
     row("study-epsilons=0", lambda: check_study_args(methods=("dp_gaussian",), epsilons=(0,)), InputError, "epsilons",
         r"or math\.inf"),
     row("dp_mfa-components=0", lambda: DPClassMFA(components=0).fit(X, y), InputError, "components", INT(1)),
-    row("dp_mfa-save", lambda: DPClassMFA().save(TMP / "m.safetensors"), InputError, "DPClassMFA", r"keep the released vectors"),
 
     # --- release bundles ---------------------------------------------------------------------------------------
     row("release-gate-unknown", lambda: release(TMP / "rel-a", gate={"max_mia": 0.5}), InputError, "max_mia",

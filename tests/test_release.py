@@ -131,9 +131,27 @@ def test_evidence_and_gallery_pages_in_a_browser(bundle):
         assert (SCREENSHOTS / name).stat().st_size > 10_000
 
 
-def test_a_dp_release_keeps_its_noise_secret(tmp_path):
+def _no_secret_in(bundle: Path, secrets_seen: list):
+    "No file of the bundle holds one of the secret seeds (as JSON or text would write it)."
+    for f in bundle.iterdir():
+        data = f.read_bytes()
+        assert not [s for s in secrets_seen if str(s).encode() in data], f"{f.name} records the secret seed"
+
+
+@pytest.fixture
+def secrets_seen(monkeypatch):
+    "The secret seeds `release` draws, recorded here (they stay random)."
+    import featvae.release as rel
+    seen, draw = [], rel.secrets.randbits
+    monkeypatch.setattr(rel.secrets, "randbits", lambda k: seen.append(draw(k)) or seen[-1])
+    return seen
+
+
+def test_a_dp_release_keeps_its_noise_secret(tmp_path, secrets_seen):
     "A DP release is fitted with a secret seed (never recorded), states its guarantee, and ships its DP generator."
     runs = [release(tmp_path / f"b{i}", "dp_gaussian:epsilon=3", review=tmp_path / f"r{i}") for i in range(2)]
+    assert len(secrets_seen) == 2 and secrets_seen[0] != secrets_seen[1]
+    for r in runs: _no_secret_in(Path(r["bundle"]), secrets_seen)
     a, b = (load_release(r["bundle"]) for r in runs)
     assert a.X.shape[1] == 384 and not np.array_equal(a.X[:50], b.X[:50])     # fresh secret noise each time
     assert "Seed secret" in a.datasheet and "| `seed` | secret |" in a.datasheet
@@ -144,3 +162,19 @@ def test_a_dp_release_keeps_its_noise_secret(tmp_path):
     Xs, ys = a.sample({0: 3, 5: 2}, seed=1)                                     # the DP generator travels too
     assert Xs.shape == (5, 384) and sorted(ys.tolist()) == [0, 0, 0, 5, 5]
     assert a.generator.privacy_["epsilon_spent"] == g["epsilon_spent"]
+
+
+def test_a_dp_sgd_release_ships_its_decoder(tmp_path, monkeypatch):
+    "A DP-CVAE release carries its DP decoder, not its seed: with the seed, the decoder redraws the released vectors."
+    import featvae.release as rel
+    secret = 6_148_914_691_236_517_205
+    monkeypatch.setattr(rel.secrets, "randbits", lambda k: secret)
+    r = release(tmp_path / "b", "dp_cvae:epsilon=3", review=tmp_path / "r")
+    _no_secret_in(Path(r["bundle"]), [secret])
+    a = load_release(r["bundle"])
+    assert type(a.generator).__name__ == "DPCVAE" and a.generator.seed == 0
+    assert a.generator.privacy_["epsilon_spent"] == a.evidence["guarantee"]["epsilon_spent"]
+    assert "training_size" in a.generator.privacy_["public"]
+    Xr, yr = a.sample({int(c): int((a.y == c).sum()) for c in np.unique(a.y)}, seed=secret)
+    np.testing.assert_array_equal(yr, a.y)
+    np.testing.assert_array_equal(Xr, a.X)      # the same generator behaviour, bit for bit
