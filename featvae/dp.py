@@ -829,11 +829,13 @@ def canary_audit(make_model: Callable,  # seed → an unfitted DP model (a fresh
                  canary,                # the canary record (D); it joins class `label`
                  label,                 # its class
                  n_trials: int=50,      # fits with and without the canary each
+                 statistic: str="mean", # the attack's score of a release along u: "mean" or "spread"
                  seed: int=0) -> dict:
     "Attack AUC on one inserted canary record over `n_trials` fits per world, beside the bound of the model's (ε, δ)."
-    n_trials = check_int(n_trials, "n_trials", low=2)
+    n_trials = check_int(n_trials, "n_trials", low=2); check_choice(statistic, "statistic", ("mean", "spread"))
     X = np.asarray(X, np.float32); y = np.asarray(y, np.int64); canary = np.asarray(canary, np.float32).reshape(1, -1)
-    if canary.shape[1] != X.shape[1]: raise InputError(f"canary has {canary.shape[1]} features but X has {X.shape[1]}")
+    if canary.shape[1] != X.shape[1]: raise InputError(f"canary has {canary.shape[1]} features but X has {X.shape[1]}: "
+                                                       f"pass one record with X's {X.shape[1]} features")
     u = canary[0] - X.mean(0)                      # the attacker knows every other record
     u = u / np.linalg.norm(u)
     Xin, yin = np.concatenate([X, canary]), np.concatenate([y, [label]])
@@ -842,9 +844,10 @@ def canary_audit(make_model: Callable,  # seed → an unfitted DP model (a fresh
         for inside in (False, True):
             m = make_model(seed * 100_003 + 2 * t + inside)
             Xr, yr = m.fit_resample(*((Xin, yin) if inside else (X, y)))
-            scores[inside].append(float((Xr[yr == label] @ u).mean()))
+            p = Xr[yr == label] @ u
+            scores[inside].append(float(p.mean() if statistic == "mean" else ((p - p.mean()) ** 2).mean()))
     s_in, s_out = np.array(scores[True]), np.array(scores[False])
     auc = float((s_in[:, None] > s_out[None, :]).mean() + 0.5 * (s_in[:, None] == s_out[None, :]).mean())
     rep = m.privacy_
     return dict(canary_auc=auc, bound=mia_auc_bound(rep["epsilon_spent"], rep["delta"]),
-                epsilon_spent=rep["epsilon_spent"], n_trials=n_trials)
+                epsilon_spent=rep["epsilon_spent"], n_trials=n_trials, statistic=statistic)

@@ -33,7 +33,7 @@ from featvae.core import (CorruptFileError, DataNotFoundError, FeatvaeError, Inp
                           seed_everything, stratified_sample, stratified_split)
 from featvae.cvae import CVAEAnonymizer, CVAEDecoder, CVAEEncoder, cvae_loss, kl_term
 from featvae.data import ImageSet, list_datasets, load_dataset, medmnist_path, read_idx, register_dataset, resize_images
-from featvae.dp import DPClassGaussian, DPClassMFA, DPCVAE, DPSigmaCVAE
+from featvae.dp import DPClassGaussian, DPClassMFA, DPCVAE, DPSigmaCVAE, canary_audit
 from featvae.experiment import (COLUMNS, StudyData, Unit, check_study_args, compute_unit, release_metrics, run_study,
                                 study_figure, study_markdown, study_plots, study_summary, study_table, study_units,
                                 write_report)
@@ -427,6 +427,11 @@ CASES += [
     row("dp-load-device", lambda: DPClassMFA.load(TMP / "m.safetensors", device="cpu"), InputError, "device", r"leave device out"),
     row("dp-load-foreign", lambda: DPClassMFA.load(_dp_gaussian_file()), CorruptFileError, "featvae.dp_mfa",
         r"load it with the class that wrote it"),
+    row("canary-statistic", lambda: canary_audit(DPClassGaussian, X, y, X[0], 0, statistic="max"), InputError, "statistic",
+        r"one of 'mean', 'spread'"),
+    row("canary-n_trials=1", lambda: canary_audit(DPClassGaussian, X, y, X[0], 0, n_trials=1), InputError, "n_trials", INT(2)),
+    row("canary-shape", lambda: canary_audit(DPClassGaussian, X, y, X[0, :3], 0), InputError, "canary",
+        r"one record with X's 4 features"),
     row("dp-seed>63-bit", lambda: DPCVAE(seed=2**63).fit(X, y), InputError, "seed", r"≤ 9223372036854775807"),
     row("study-epsilons=0", lambda: check_study_args(methods=("dp_gaussian",), epsilons=(0,)), InputError, "epsilons",
         r"or math\.inf"),
