@@ -310,6 +310,11 @@ class DPClassGaussian(_DPModel, Anonymizer):
 
 # %% ../nbs/04d_dp.ipynb #42691522
 @patch
+def _reset_rng(self: DPClassGaussian):
+    "Restart the model's own stream of sampling seeds (after fit or load)."
+    self._rng = np.random.default_rng(int(self.seed))
+
+@patch
 def _fit(self: DPClassGaussian, X, y, X_val=None, y_val=None):
     "DP counts, frame, class means and second moment, then the subspace model (the validation split is not read)."
     N, D = X.shape
@@ -335,7 +340,7 @@ def _fit(self: DPClassGaussian, X, y, X_val=None, y_val=None):
     self._fit_residual(Xc, n, mu, V, z, C, rng)
     self.means_, self.shift_ = mu + shift, shift
     self.ledger_.require(self._private_quantities, "DPClassGaussian")
-    self._rng = np.random.default_rng(int(self.seed))
+    self._reset_rng()
 
 # %% ../nbs/04d_dp.ipynb #2ff315b3
 def _psd_factor(S: np.ndarray) -> np.ndarray:
@@ -399,22 +404,24 @@ _UNSAVED = ("seed", "device")   # the seed would reveal the noise; the device is
 
 @patch
 def _dp_config(self: _DPModel) -> dict:
-    "What every DP model file records: the parameters but the seed, the classes with their DP counts, the ledger."
+    "What every DP model file records: the parameters but the seed, the classes with their DP counts, the clip bound, the ledger."
     params = {k: _inf_none(v) for k, v in self.get_params().items() if k not in _UNSAVED}
     if params.get("public_scaling") is not None:
         params["public_scaling"] = [np.asarray(a, np.float64).tolist() for a in params["public_scaling"]]
     led = self.ledger_
-    return dict(params=params, **self._class_header(), ledger=dict(
+    C = None if self.clip_norm_ is None else float(self.clip_norm_)   # None: DP-SGD on public scaling
+    return dict(params=params, **self._class_header(), clip_norm=C, ledger=dict(
         epsilon=_inf_none(led.epsilon), delta=led.delta, accountant=led.accountant, charged=led.charged, public=led.public))
 
 # %% ../nbs/04d_dp.ipynb #486b0964
 @patch(cls_method=True)
 def _from_dp_config(cls: _DPModel, cfg: dict, **kw):
-    "A model with a file's parameters (plus `kw`), classes, DP counts and ledger; the arrays are the class's to restore."
+    "A model with a file's parameters (plus `kw`), classes, DP counts, clip bound and ledger; the arrays are the class's to restore."
     p = {k: _none_inf(v) if k == "epsilon" else v for k, v in cfg["params"].items()}
     if p.get("public_scaling") is not None: p["public_scaling"] = tuple(np.asarray(a, np.float64) for a in p["public_scaling"])
     self = cls(**p, **kw); self._check_params(); self._restore_classes(cfg)
     self.counts_ = np.asarray(cfg["class_counts"], np.float64)
+    self.clip_norm_ = None if cfg["clip_norm"] is None else float(cfg["clip_norm"])
     L = cfg["ledger"]
     self.ledger_ = PrivacyLedger(_none_inf(L["epsilon"]), L["delta"], L["accountant"], list(L["charged"]), dict(L["public"]))
     return self
@@ -439,6 +446,7 @@ def load(cls: _DPModel, path,
     try:
         self = cls._from_dp_config(cfg, **({"device": device} if takes_device else {}))
         self._restore_content(dict(arrays), cfg, path)
+        self._reset_rng()
     except CorruptFileError: raise
     except (KeyError, TypeError, ValueError, InputError) as e:
         raise CorruptFileError(f"{path}: the model's configuration is incomplete or inconsistent ({e}); save it again") from e
@@ -449,18 +457,17 @@ DPClassGaussian._format = "featvae.dp_gaussian"
 
 @patch
 def _file_content(self: DPClassGaussian) -> tuple:
-    "`(arrays, extra configuration)` of the model file: means, subspace factors, residual sds; the DP clip bound."
-    return dict(means=self.means_, factors=np.stack(self._factors), residual_sd=self.residual_sd_), dict(clip_norm=float(self.clip_norm_))
+    "`(arrays, extra configuration)` of the model file: means, subspace factors, residual sds."
+    return dict(means=self.means_, factors=np.stack(self._factors), residual_sd=self.residual_sd_), {}
 
 @patch
 def _restore_content(self: DPClassGaussian, arrays: dict, cfg: dict, path):
     "Set the fitted arrays of a file's content, checking their shapes against the classes and features."
     K, D = len(self.classes_), self.n_features_in_
-    self.clip_norm_, self.means_, self.residual_sd_ = float(cfg["clip_norm"]), arrays["means"], arrays["residual_sd"]
+    self.means_, self.residual_sd_ = arrays["means"], arrays["residual_sd"]
     self._factors = list(arrays["factors"])
     if self.means_.shape != (K, D) or arrays["factors"].shape[:2] != (K, D) or self.residual_sd_.shape != (D,):
         raise ValueError("array shapes do not match the classes and features")
-    self._rng = np.random.default_rng(int(self.seed))
 
 # %% ../nbs/04d_dp.ipynb #c1d8c4b8
 _MFA_SHARES = dict(center_clip=0.02, center=0.05, clip_norm=0.02, class_counts=0.03, class_means=0.20,
@@ -545,16 +552,15 @@ _MIX = ("means", "covs", "weights")
 
 @patch
 def _file_content(self: DPClassMFA) -> tuple:
-    "`(arrays, extra configuration)`: class means, DP shift, subspace basis, residual sds, each class's mixture; the clip bound."
+    "`(arrays, extra configuration)`: class means, DP shift, subspace basis, residual sds, each class's mixture."
     arrays = dict(means=self.means_, shift=self.shift_, basis=self.basis_, residual_sd=self.residual_sd_)
     for c, mix in self.mixtures_.items(): arrays.update({f"{c}.{k}": a for k, a in zip(_MIX, mix)})
-    return arrays, dict(clip_norm=float(self.clip_norm_))
+    return arrays, {}
 
 @patch
 def _restore_content(self: DPClassMFA, arrays: dict, cfg: dict, path):
     "Set the fitted arrays of a file's content, checking every shape and that each class's weights are a distribution."
     K, D = len(self.classes_), self.n_features_in_
-    self.clip_norm_ = float(cfg["clip_norm"])
     self.means_, self.shift_, self.basis_, self.residual_sd_ = (arrays[k] for k in ("means", "shift", "basis", "residual_sd"))
     self.mixtures_ = {c: tuple(arrays[f"{c}.{k}"] for k in _MIX) for c in self.classes_.tolist()}
     q = self.basis_.shape[1] if self.basis_.ndim == 2 else -1
@@ -563,7 +569,6 @@ def _restore_content(self: DPClassMFA, arrays: dict, cfg: dict, path):
         k = len(w)
         ok = ok and m.shape == (k, q) and S.shape == (k, q, q) and w.shape == (k,) and bool((w >= 0).all()) and abs(w.sum() - 1) < 1e-6
     if not ok: raise ValueError("array shapes do not match the classes, features and mixtures")
-    self._rng = np.random.default_rng(int(self.seed))
 
 # %% ../nbs/04d_dp.ipynb #099d962a
 class _LogSigma(nn.Module):
@@ -802,11 +807,11 @@ class DPSigmaCVAE(_DPSGD, SigmaCVAE):
 # %% ../nbs/04d_dp.ipynb #99ff0118
 @patch
 def _file_content(self: _DPSGD) -> tuple:
-    "`(arrays, extra configuration)`: encoder and decoder weights, the scaling; clip bound, noise multiplier, steps."
+    "`(arrays, extra configuration)`: encoder and decoder weights, the scaling; noise multiplier, steps."
     arrays = {f"{n}.{k}": v.detach().cpu().numpy() for n, m in (("encoder", self.encoder_), ("decoder", self.decoder_))
               for k, v in m.state_dict().items()}
     arrays.update(shift=np.asarray(self.scaler_.shift_, np.float64), scale=np.asarray(self.scaler_.scale_, np.float64))
-    return arrays, dict(clip_norm=self.clip_norm_, noise_multiplier=float(self.noise_multiplier_), steps=int(self.steps_))
+    return arrays, dict(noise_multiplier=float(self.noise_multiplier_), steps=int(self.steps_))
 
 @patch
 def _restore_content(self: _DPSGD, arrays: dict, cfg: dict, path):
@@ -816,12 +821,11 @@ def _restore_content(self: _DPSGD, arrays: dict, cfg: dict, path):
     sc.shift_, sc.scale_ = arrays.pop("shift"), arrays.pop("scale")
     if sc.shift_.shape != (D,) or sc.scale_.shape != (D,) or not (sc.scale_ > 0).all():
         raise ValueError(f"the scaling must be two arrays of {D} values with scale > 0")
-    self.clip_norm_, self.noise_multiplier_, self.steps_ = cfg["clip_norm"], float(cfg["noise_multiplier"]), int(cfg["steps"])
+    self.noise_multiplier_, self.steps_ = float(cfg["noise_multiplier"]), int(cfg["steps"])
     self.class_freq_, self.best_epoch_ = self.counts_ / self.counts_.sum(), self.epochs
     self.history_ = pd.DataFrame(columns=["step", "loss", "batch"])
     self.device_ = get_device(self.device)
     self._load_weights({k: torch.from_numpy(v) for k, v in arrays.items()}, path)
-    self._reset_rng()
 
 # %% ../nbs/04d_dp.ipynb #7c894477
 def canary_audit(make_model: Callable,  # seed → an unfitted DP model (a fresh one per trial)
